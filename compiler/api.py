@@ -1,0 +1,64 @@
+"""The library API behind the CLI: load a spec, compile it, write or check its Terraform."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import model, output, plan, render, schema, source
+from .errors import XflowError
+from .output import Change, WriteBack
+
+
+@dataclass(frozen=True, slots=True)
+class CompileResult:
+    output_root: Path
+    files: dict[str, str]  # relative path -> text, everything the spec produces
+    changes: tuple[Change, ...]  # what differs from (or was written to) the output root
+    diff: str = ""  # unified diff, for WriteBack.DIFF
+
+
+def default_output(spec_path: Path) -> Path:
+    """Where compile writes when -o is not given: a `terraform/` directory beside the spec."""
+    return spec_path.parent / "terraform"
+
+
+def load_spec(spec_path: Path, display: str | None = None) -> model.Spec:
+    """Read, schema-check and semantically check a spec; raise XflowError with every problem."""
+    document = source.load(spec_path, display)
+    schema.validate(document)
+    return model.build(document)
+
+
+def generate(spec: model.Spec, spec_name: str) -> tuple[plan.Plan, dict[str, str]]:
+    """Plan and render a spec's Terraform in memory."""
+    planned = plan.build(spec, spec_name)
+    return planned, render.render(planned)
+
+
+def compile_spec(
+    spec_path: Path,
+    output_root: Path | None = None,
+    writeback: WriteBack = WriteBack.WRITE,
+    *,
+    self_check: bool = True,
+) -> CompileResult:
+    """Compile ``spec_path`` into Terraform under ``output_root`` (default: beside the spec).
+
+    With WriteBack.CHECK or DIFF nothing is written; ``changes`` says what is stale.
+    Raises XflowError for an invalid spec (exit 2) or a failed self-check (exit 3).
+    """
+    root = output_root if output_root is not None else default_output(spec_path)
+    spec = load_spec(spec_path)
+    planned, files = generate(spec, spec_path.name)
+    if self_check:
+        from .selfcheck import check_generated
+
+        check_generated(spec, planned, files)
+    if writeback is WriteBack.WRITE:
+        return CompileResult(root, files, tuple(output.write(root, files)))
+    diff = output.unified_diff(root, files) if writeback is WriteBack.DIFF else ""
+    return CompileResult(root, files, tuple(output.changes(root, files)), diff)
+
+
+__all__ = ["CompileResult", "WriteBack", "XflowError", "compile_spec", "default_output", "load_spec"]

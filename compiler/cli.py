@@ -1,0 +1,97 @@
+"""Command line: `xflow compile|verify|explain`. Parses arguments, calls the library, sets the exit code."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .api import compile_spec
+from .errors import EXIT_FINDINGS, EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, Severity, XflowError
+from .output import WriteBack
+
+EPILOG = """exit codes:
+  0  success (compile: written or up to date; verify: the Terraform grants exactly the spec)
+  1  compile --check/--diff: output is stale; verify: findings
+  2  invalid spec, invalid or unsupported Terraform, or bad usage
+  3  internal error in xflow (please report it)
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="xflow",
+        description="Compile S3 data-flow specs into least-privilege Terraform and prove it.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"xflow {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    compile_cmd = commands.add_parser("compile", help="generate Terraform from a spec")
+    compile_cmd.add_argument("spec", type=Path)
+    compile_cmd.add_argument(
+        "-o", "--output", type=Path, help="output root (default: terraform/ beside the spec)"
+    )
+    mode = compile_cmd.add_mutually_exclusive_group()
+    mode.add_argument("--check", action="store_true", help="exit 1 if the output is stale; write nothing")
+    mode.add_argument("--diff", action="store_true", help="print a unified diff; write nothing")
+    compile_cmd.add_argument(
+        "--fast", action="store_true", help="skip verifying the generated Terraform before writing"
+    )
+    compile_cmd.set_defaults(run=_compile)
+
+    from .cli_verify import add_explain, add_verify
+
+    add_verify(commands)
+    add_explain(commands)
+    return parser
+
+
+def _compile(args: argparse.Namespace) -> int:
+    writeback = WriteBack.CHECK if args.check else WriteBack.DIFF if args.diff else WriteBack.WRITE
+    result = compile_spec(args.spec, args.output, writeback, self_check=not args.fast)
+    if writeback is WriteBack.WRITE:
+        for change in result.changes:
+            print(f"{change.kind:<6} {result.output_root / change.path}")
+        print(f"xflow: {len(result.files)} files in {result.output_root}, {len(result.changes)} changed")
+        return EXIT_OK
+    if writeback is WriteBack.DIFF:
+        sys.stdout.write(result.diff)
+    for change in result.changes:
+        print(f"{'stale' if change.kind == 'update' else change.kind + 'd' if change.kind == 'delete' else 'missing'}: "
+              f"{result.output_root / change.path}", file=sys.stderr)
+    if result.changes:
+        print(f"xflow: {len(result.changes)} files out of date; run: xflow compile {args.spec}", file=sys.stderr)
+        return EXIT_FINDINGS
+    print(f"xflow: {result.output_root} is up to date", file=sys.stderr)
+    return EXIT_OK
+
+
+def print_diagnostics(error: XflowError) -> None:
+    for diagnostic in error.diagnostics:
+        print(diagnostic.render(), file=sys.stderr)
+    errors = sum(1 for d in error.diagnostics if d.severity is Severity.ERROR)
+    if errors:
+        print(f"xflow: {errors} error{'s' if errors != 1 else ''}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except XflowError as error:
+        print_diagnostics(error)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("xflow: interrupted", file=sys.stderr)
+        return EXIT_INVALID
+    except Exception as error:  # noqa: BLE001 - the last line of defence: never a bare traceback
+        import traceback
+
+        traceback.print_exc(file=sys.stderr)
+        print(f"xflow: internal error: {error!r}. This is a bug in xflow; please report it with the "
+              "spec that caused it.", file=sys.stderr)
+        return EXIT_INTERNAL

@@ -1,0 +1,291 @@
+"""Evaluate: decide one S3 request the way AWS does, from the bucket policy and the endpoint policy.
+
+Order (IAM policy evaluation logic; S3 and PrivateLink guides):
+
+1. An explicit Deny in the bucket policy or the traversed endpoint policy is final, except that
+   the bucket owner's root user may always get, put and delete the bucket policy despite the
+   bucket policy (an endpoint policy can still block it).
+2. Through an endpoint, the endpoint policy must have a matching Allow; it never grants alone.
+3. Anonymous: a bucket Allow must match. Service principal: a bucket Allow naming it (or "*").
+   Same account: the identity policy, or a bucket Allow naming the caller itself ("*", its ARN);
+   an account principal only delegates to the identity policy. Cross account: both.
+4. RestrictPublicBuckets with a public bucket policy cancels anonymous and cross-account grants.
+
+Anything outside the model raises ``UnsupportedPolicyError``; nothing is guessed.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Literal
+
+from .matching import FULL, NONE, Layer, Probe, compile_statement, match, statement_problems
+from .policy import PolicyDocument, Statement, parse_policy
+from .publicness import is_public
+from .request import Caller, NetworkPath, Request
+
+__all__ = [
+    "ALLOW_EVERYONE_POLICY",
+    "DEFAULT_ENDPOINT_POLICY",
+    "Caller",
+    "Decision",
+    "Identity",
+    "Layer",
+    "NetworkPath",
+    "Request",
+    "UnsupportedPolicyError",
+    "evaluate",
+    "is_public",
+    "statement_matches",
+    "unsupported",
+]
+
+Identity = Literal["allow-all", "none"]
+
+# What AWS attaches to an endpoint created without a policy.
+DEFAULT_ENDPOINT_POLICY = parse_policy(
+    {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}],
+    }
+)
+
+# Stands for a bucket xflow does not control (e.g. an attacker's): assume it lets anyone in.
+ALLOW_EVERYONE_POLICY = parse_policy(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AllowEveryone",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "*",
+                "Resource": "*",
+            }
+        ],
+    }
+)
+
+_POLICY_ACTIONS = frozenset({"s3:getbucketpolicy", "s3:putbucketpolicy", "s3:deletebucketpolicy"})
+
+Problems = tuple[tuple[Statement | None, str], ...]
+
+
+class UnsupportedPolicyError(ValueError):
+    """Constructs (or request values) the evaluator does not model; ``problems`` lists them."""
+
+    def __init__(self, problems: Problems):
+        self.problems = problems
+        super().__init__("; ".join(message for _, message in problems))
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The answer, a short reason, and the (layer, statement) pairs that decided it."""
+
+    allowed: bool
+    reason: str
+    deciding: tuple[tuple[str, Statement], ...]
+
+
+def unsupported(policy: PolicyDocument, layer: Layer) -> Problems:
+    """Every construct ``evaluate`` does not model, each with a message; empty = fully modelled."""
+    problems: list[tuple[Statement | None, str]] = []
+    if policy.version != "2012-10-17":
+        message = f"policy Version {policy.version!r} is not modelled (only 2012-10-17)"
+        problems.append((None, message))
+    for statement in policy.statements:
+        problems.extend((statement, message) for message in statement_problems(statement, layer))
+    return tuple(problems)
+
+
+def statement_matches(statement: Statement, request: Request, layer: Layer) -> bool:
+    """Principal, action, resource and condition all match (any principal strength counts)."""
+    compiled = compile_statement(statement, layer)
+    if compiled.problems:
+        raise UnsupportedPolicyError(tuple((statement, p) for p in compiled.problems))
+    strength, decided = match(compiled, Probe.of(request), layer)
+    if not decided:
+        raise UnsupportedPolicyError(((statement, _UNDECIDED),))
+    return strength != NONE
+
+
+_UNDECIDED = (
+    "whether the statement applies depends on a value AWS does not document for this request "
+    "(a service principal's PrincipalArn or PrincipalAccount, or an ARN differing only in case)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Matches:
+    allows: tuple[tuple[Statement, int], ...]
+    denies: tuple[Statement, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Scan:
+    sure: _Matches
+    maybe_allows: tuple[tuple[Statement, int], ...]
+    maybe_denies: tuple[Statement, ...]
+
+    @property
+    def decided(self) -> bool:
+        return not self.maybe_allows and not self.maybe_denies
+
+    def most(self) -> _Matches:
+        return _Matches(self.sure.allows + self.maybe_allows, self.sure.denies)
+
+    def least(self) -> _Matches:
+        return _Matches(self.sure.allows, self.sure.denies + self.maybe_denies)
+
+
+@functools.lru_cache(maxsize=4096)
+def _compile_policy(policy: PolicyDocument, layer: Layer) -> Problems:
+    for statement in policy.statements:
+        compile_statement(statement, layer)
+    return unsupported(policy, layer)
+
+
+def _check(policy: PolicyDocument, layer: Layer) -> None:
+    problems = _compile_policy(policy, layer)
+    if problems:
+        raise UnsupportedPolicyError(problems)
+
+
+def _scan(policy: PolicyDocument | None, layer: Layer, probe: Probe) -> _Scan:
+    if policy is None:
+        return _Scan(_Matches((), ()), (), ())
+    _check(policy, layer)
+    allows: list[tuple[Statement, int]] = []
+    denies: list[Statement] = []
+    maybe_allows: list[tuple[Statement, int]] = []
+    maybe_denies: list[Statement] = []
+    for statement in policy.statements:
+        compiled = compile_statement(statement, layer)
+        strength, decided = match(compiled, probe, layer)
+        if strength == NONE:
+            continue
+        if compiled.deny:
+            (denies if decided else maybe_denies).append(statement)
+        else:
+            (allows if decided else maybe_allows).append((statement, strength))
+    return _Scan(_Matches(tuple(allows), tuple(denies)), tuple(maybe_allows), tuple(maybe_denies))
+
+
+def evaluate(
+    request: Request,
+    *,
+    bucket_policy: PolicyDocument | None,
+    endpoint_policy: PolicyDocument | None,
+    identity: Identity = "allow-all",
+    restrict_public_buckets: bool = False,
+) -> Decision:
+    """Decide ``request`` as AWS would.
+
+    Args:
+        bucket_policy: the bucket's policy; None = the bucket has none.
+        endpoint_policy: the traversed endpoint's policy (``DEFAULT_ENDPOINT_POLICY`` for an
+            endpoint without one); must be None exactly when the request uses no endpoint.
+        identity: the caller's identity policy, "allow-all" or "none" (the root user always has
+            full identity permissions, whatever this says).
+        restrict_public_buckets: Block Public Access RestrictPublicBuckets on the bucket.
+
+    Raises:
+        UnsupportedPolicyError: a policy uses a construct not modelled, or the answer depends on
+            a request value AWS does not document.
+    """
+    if request.path.via_endpoint != (endpoint_policy is not None):
+        raise ValueError("pass an endpoint policy exactly when the request uses an endpoint")
+    probe = Probe.of(request)
+    bucket = _scan(bucket_policy, "bucket", probe)
+    endpoint = _scan(endpoint_policy, "endpoint", probe) if endpoint_policy is not None else None
+    cancelled = restrict_public_buckets and bucket_policy is not None and is_public(bucket_policy)
+
+    def decide(b: _Matches, e: _Matches | None) -> Decision:
+        return _decide(request, b, e, identity, cancelled)
+
+    if bucket.decided and (endpoint is None or endpoint.decided):
+        return decide(bucket.sure, endpoint.sure if endpoint else None)
+    most = decide(bucket.most(), endpoint.most() if endpoint else None)
+    least = decide(bucket.least(), endpoint.least() if endpoint else None)
+    if most.allowed == least.allowed:  # the undocumented values cannot change the answer
+        return least if least.allowed else most
+    maybe = [*bucket.maybe_denies, *(s for s, _ in bucket.maybe_allows)]
+    if endpoint is not None:
+        maybe += [*endpoint.maybe_denies, *(s for s, _ in endpoint.maybe_allows)]
+    raise UnsupportedPolicyError(tuple((s, _UNDECIDED) for s in maybe))
+
+
+def _lockout_exempt(request: Request) -> bool:
+    caller = request.caller
+    return (
+        caller.account == request.bucket_account
+        and caller.is_root
+        and request.action.lower() in _POLICY_ACTIONS
+    )
+
+
+def _decide(
+    request: Request,
+    bucket: _Matches,
+    endpoint: _Matches | None,
+    identity: Identity,
+    cancelled: bool,
+) -> Decision:
+    exempt = _lockout_exempt(request)
+    endpoint_denies = endpoint.denies if endpoint else ()
+    bucket_denies = () if exempt else bucket.denies
+    if endpoint_denies or bucket_denies:
+        deciding = tuple(("endpoint", s) for s in endpoint_denies)
+        deciding += tuple(("bucket", s) for s in bucket_denies)
+        layers = " and ".join(
+            name for name, hit in (("bucket", bucket_denies), ("endpoint", endpoint_denies)) if hit
+        )
+        plural = "policies" if endpoint_denies and bucket_denies else "policy"
+        return Decision(False, f"explicit Deny in the {layers} {plural}", deciding)
+    gate: tuple[tuple[str, Statement], ...] = ()
+    if endpoint is not None:
+        if not endpoint.allows:
+            return Decision(False, "no Allow in the endpoint policy", ())
+        gate = tuple(("endpoint", s) for s, _ in endpoint.allows)
+    allowed, reason, used = _grant(request, bucket.allows, identity, cancelled)
+    if allowed and exempt and bucket.denies:
+        reason = "the bucket owner's root user may always manage the bucket policy (lockout rule)"
+    return Decision(allowed, reason, gate + tuple(("bucket", s) for s in used) if allowed else ())
+
+
+def _grant(
+    request: Request,
+    allows: tuple[tuple[Statement, int], ...],
+    identity: Identity,
+    cancelled: bool,
+) -> tuple[bool, str, tuple[Statement, ...]]:
+    caller = request.caller
+    granting = tuple(s for s, _ in allows)
+    if caller.is_service:
+        if granting:
+            return True, "service principal: the bucket policy allows", granting
+        return False, "service principal: the bucket policy grants nothing", ()
+    identity_allows = identity == "allow-all" or caller.is_root
+    if caller.account == request.bucket_account:
+        full = tuple(s for s, strength in allows if strength == FULL)
+        if full:
+            return True, "same account: the bucket policy allows", full
+        if identity_allows:
+            return True, "same account: the identity policy allows", ()
+        if allows:
+            why = "the bucket policy names only the account, which needs the identity policy too"
+            return False, f"same account: {why}, and it grants nothing", ()
+        return False, "same account: neither the identity policy nor the bucket policy grants", ()
+    who = "anonymous" if caller.is_anonymous else "cross-account"
+    if not granting:
+        return False, f"{who}: the bucket policy grants nothing", ()
+    if cancelled:
+        why = "the bucket policy is public, so RestrictPublicBuckets cancels its grants"
+        return False, f"{who}: {why}", ()
+    if caller.is_anonymous:
+        return True, "anonymous: the bucket policy allows", granting
+    if not identity_allows:
+        return False, "cross-account: the identity policy grants nothing", ()
+    return True, "cross-account: the identity policy and the bucket policy both allow", granting

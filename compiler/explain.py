@@ -1,0 +1,168 @@
+"""Explain: decide one request (or a batch) against the committed Terraform, with the reasons."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+from .actions import lookup
+from .evaluate import ALLOW_EVERYONE_POLICY, Decision, evaluate
+from .model import Spec
+from .paths import INTERNET_IP, PathClass, Topology
+from .policy import PolicyDocument
+from .request import Caller, NetworkPath, Request
+from .tfmodel import Perimeter
+
+Identity = Literal["allow-all", "none"]
+
+
+@dataclass(frozen=True, slots=True)
+class ExplainRequest:
+    principal: str | None  # IAM ARN; None: anonymous
+    network: str | None  # spec network name; None: the internet
+    bucket: str  # bucket name (or a spec bucket key)
+    bucket_account: str | None = None  # None: the spec bucket's account
+    key: str | None = None  # object key; for listing actions, the s3:prefix
+    action: str = "s3:GetObject"
+    identity: Identity = "allow-all"
+
+
+@dataclass(frozen=True, slots=True)
+class ExplainResult:
+    request: ExplainRequest
+    decision: Decision
+    description: str  # the request as evaluated, in words
+
+
+class ExplainError(ValueError):
+    """A request that names something the spec does not have, or is malformed."""
+
+
+def _caller(principal: str | None) -> Caller:
+    if principal is None:
+        return Caller(arn=None, account=None)
+    parts = principal.split(":")
+    if len(parts) < 6 or parts[:3] != ["arn", "aws", "iam"] or not parts[4].isdigit():
+        raise ExplainError(f"principal must be an IAM ARN or 'anonymous': {principal!r}")
+    return Caller(arn=principal, account=parts[4])
+
+
+def _path(spec: Spec, topology: Topology, network: str | None) -> PathClass:
+    if network is None:
+        return PathClass("internet", None, NetworkPath(source_ip=INTERNET_IP), None, None, "the internet")
+    if spec.network(network) is None:
+        raise ExplainError(f"unknown network {network!r}; use a spec network name or 'internet'")
+    classes = topology.paths.get(network, ())
+    if not classes:
+        raise ExplainError(f"network {network!r} has no S3 endpoint in the Terraform")
+    return classes[0]
+
+
+def explain_one(spec: Spec, perimeter: Perimeter, topology: Topology, ask: ExplainRequest) -> ExplainResult:
+    bucket_spec = next((b for b in spec.buckets if ask.bucket in (b.name, b.key)), None)
+    name = bucket_spec.name if bucket_spec else ask.bucket
+    account = ask.bucket_account or (bucket_spec.account_id if bucket_spec else None)
+    if account is None:
+        raise ExplainError(f"bucket {ask.bucket!r} is not in the spec: give its account too")
+    action = lookup(ask.action)
+    action_name = action.name if action else ask.action
+    object_level = action is None or action.resource == "object"
+    key = ask.key if object_level else None
+    if object_level and key is None:
+        key = "xflow-example-key"
+    list_prefix = ask.key if action is not None and action.prefix_key else None
+    path = _path(spec, topology, ask.network)
+    policy: PolicyDocument | None
+    if bucket_spec is not None and account == bucket_spec.account_id:
+        tf = next((p for p in perimeter.bucket_policies if p.bucket == name), None)
+        policy = tf.policy if tf else None
+        owner = "a spec bucket"
+    else:
+        policy = ALLOW_EVERYONE_POLICY
+        owner = "a bucket outside the spec, assumed to allow everyone"
+    request = Request(
+        caller=_caller(ask.principal),
+        action=action_name,
+        bucket=name,
+        bucket_account=account,
+        key=key,
+        list_prefix=list_prefix,
+        path=path.path,
+    )
+    decision = evaluate(
+        request, bucket_policy=policy, endpoint_policy=path.endpoint_policy, identity=ask.identity
+    )
+    where = f"key {key}" if key is not None else f"s3:prefix {list_prefix!r}" if list_prefix else "the bucket"
+    description = (
+        f"{action_name} by {ask.principal or 'anonymous'} (identity policy: {ask.identity}) on "
+        f"{name} in account {account} ({owner}), {where}, from {path.label}"
+    )
+    return ExplainResult(ask, decision, description)
+
+
+def result_json(result: ExplainResult) -> dict[str, object]:
+    return {
+        "decision": "allow" if result.decision.allowed else "deny",
+        "reason": result.decision.reason,
+        "request": result.description,
+        "deciding": [
+            {
+                "layer": layer,
+                "sid": statement.sid,
+                "location": str(statement.span) if statement.span else None,
+            }
+            for layer, statement in result.decision.deciding
+        ],
+    }
+
+
+FIELDS = {"principal", "network", "bucket", "bucket_account", "key", "action", "identity"}
+
+
+def parse_request_line(line: str) -> ExplainRequest:
+    """One JSON Lines request: {"principal", "network", "bucket", "bucket_account", "key", "action", "identity"}."""
+    try:
+        raw = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise ExplainError(f"not JSON: {error.msg}") from error
+    if not isinstance(raw, dict):
+        raise ExplainError("each line must be a JSON object")
+    unknown = sorted(set(raw) - FIELDS)
+    if unknown:
+        raise ExplainError(f"unknown field(s): {', '.join(unknown)}")
+    for name in ("bucket", "action"):
+        if not isinstance(raw.get(name), str):
+            raise ExplainError(f"field {name!r} is required and must be a string")
+    for name in FIELDS - {"bucket", "action"}:
+        if raw.get(name) is not None and not isinstance(raw[name], str):
+            raise ExplainError(f"field {name!r} must be a string")
+    identity = raw.get("identity") or "allow-all"
+    if identity not in ("allow-all", "none"):
+        raise ExplainError("identity must be allow-all or none")
+    principal = raw.get("principal")
+    network = raw.get("network")
+    return ExplainRequest(
+        principal=None if principal in (None, "anonymous") else principal,
+        network=None if network in (None, "internet") else network,
+        bucket=raw["bucket"],
+        bucket_account=raw.get("bucket_account"),
+        key=raw.get("key"),
+        action=raw["action"],
+        identity=identity,
+    )
+
+
+def explain_lines(
+    spec: Spec, perimeter: Perimeter, topology: Topology, lines: Iterable[str]
+) -> Iterator[dict[str, object]]:
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            result = explain_one(spec, perimeter, topology, parse_request_line(line))
+        except (ExplainError, ValueError) as error:
+            yield {"line": number, "error": str(error)}
+            continue
+        yield {"line": number, **result_json(result)}

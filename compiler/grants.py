@@ -1,0 +1,77 @@
+"""The spec's intended access as a flat relation of grants, shared by plan and verify.
+
+A grant says: this principal, through this network, may perform this action on this bucket
+within this scope. Compile turns grants into policies; verify checks decisions against them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from .model import Spec
+
+ScopeKind = Literal["object", "bucket"]
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Scope:
+    """Where an action applies.
+
+    ``object`` scopes cover object keys starting with ``prefix`` ("" covers every key). ``bucket``
+    scopes cover the bucket itself; for listing actions a non-empty ``prefix`` restricts the
+    request's ``s3:prefix``.
+    """
+
+    kind: ScopeKind
+    prefix: str = ""
+
+    def covers(self, key: str | None, list_prefix: str | None) -> bool:
+        if self.kind == "object":
+            return key is not None and key.startswith(self.prefix)
+        if key is not None:
+            return False
+        return not self.prefix or (list_prefix is not None and list_prefix.startswith(self.prefix))
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Grant:
+    bucket: str  # spec bucket key
+    network: str  # spec network name
+    principal_arn: str
+    action: str  # exact catalogue name, e.g. "s3:GetObject"
+    scope: Scope
+
+
+def grants(spec: Spec) -> tuple[Grant, ...]:
+    """Every (bucket, network, principal, action, scope) the spec allows, sorted and unique."""
+    out: set[Grant] = set()
+    for flow in spec.flows:
+        for action in flow.actions:
+            prefix = flow.prefix or ""
+            if action.resource == "object":
+                scope = Scope("object", prefix)
+            elif action.prefix_key:
+                scope = Scope("bucket", prefix)
+            else:
+                scope = Scope("bucket")
+            out.add(Grant(flow.bucket.key, flow.network.name, flow.principal.arn, action.name, scope))
+    return tuple(sorted(_without_redundant(out)))
+
+
+def _without_redundant(all_grants: Iterable[Grant]) -> set[Grant]:
+    """Drop grants whose scope is inside another grant's scope for the same principal and action."""
+    by_target: dict[tuple[str, str, str, str, str], list[Grant]] = {}
+    for grant in all_grants:
+        target = (grant.bucket, grant.network, grant.principal_arn, grant.action, grant.scope.kind)
+        by_target.setdefault(target, []).append(grant)
+    kept: set[Grant] = set()
+    for group in by_target.values():
+        prefixes = [g.scope.prefix for g in group]
+        for grant in group:
+            prefix = grant.scope.prefix
+            covered = any(other != prefix and prefix.startswith(other) for other in prefixes)
+            if not covered:
+                kept.add(grant)
+    return kept

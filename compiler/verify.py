@@ -1,0 +1,378 @@
+"""Verify: prove that the Terraform grants exactly the spec, layer by layer and combined.
+
+For every request class (see classes.py, paths.py) the evaluator's decision on the committed
+policies is compared with the spec's intent (intent.py). Each layer is checked alone (the endpoint
+policy as if every bucket allowed everyone; the bucket policy as if every network and identity
+allowed everything), and every layer mismatch is then decided with both layers together, so a
+finding says whether the exposure is real today or masked by the other layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .classes import (
+    CallerClass,
+    Constants,
+    Target,
+    action_targets,
+    bucket_witnesses,
+    caller_classes,
+    constants,
+    fresh_account,
+    key_witnesses,
+    list_prefix_witnesses,
+    pattern_problems,
+)
+from .errors import EXIT_FINDINGS, EXIT_INVALID, EXIT_OK, Diagnostic, Span
+from .evaluate import ALLOW_EVERYONE_POLICY, DEFAULT_ENDPOINT_POLICY, Decision, UnsupportedPolicyError, evaluate
+from .grants import Grant, grants
+from .hcl import TfTree, read_tree
+from .intent import LOCKOUT_ACTIONS, Intent
+from .model import Bucket, Network, Spec
+from .paths import PathClass, Topology, outside_paths, topology
+from .policy import PolicyDocument, Statement
+from .request import Request
+from .tfmodel import Perimeter, TfBucketPolicy, read_perimeter
+
+ASSUMPTIONS = (
+    "Every caller's identity policy allows every action (an intruder writes their own); listed "
+    "principals therefore hold the identity permissions their flows need.",
+    "SCPs, RCPs, permission boundaries and session policies are not considered: they can only "
+    "remove access, so 'nothing else' still holds, but a flow may be denied by them.",
+    "No other S3 gateway endpoint serves a VPC that the spec names (bucket policies identify "
+    "networks that xflow creates endpoints for by VPC id).",
+    "Object ownership is BucketOwnerEnforced (ACLs disabled), so policies alone decide.",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    code: str
+    message: str
+    counterexample: str
+    deciding: tuple[str, ...]  # "file:line:col Sid (layer policy)"
+    span: Span | None = field(default=None, compare=False)
+
+    def to_diagnostic(self) -> Diagnostic:
+        notes = (f"counterexample: {self.counterexample}",) if self.counterexample else ()
+        notes += tuple(f"decided by: {d}" for d in self.deciding)
+        return Diagnostic(self.code, self.message, self.span, notes=notes)
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    findings: tuple[Finding, ...]
+    refusals: tuple[Diagnostic, ...]
+    assumptions: tuple[str, ...]
+    requests_evaluated: int
+    exposure: tuple[str, ...] = ()  # the intended exposure, one line per grant group
+
+    @property
+    def exit_code(self) -> int:
+        if self.refusals:
+            return EXIT_INVALID
+        return EXIT_FINDINGS if self.findings else EXIT_OK
+
+
+@dataclass(frozen=True, slots=True)
+class _Mismatch:
+    layer: str  # "bucket" or "endpoint"
+    caller: CallerClass
+    path: PathClass
+    bucket_label: str
+    bucket_name: str
+    bucket_account: str
+    target: Target
+    secure_transport: bool
+    expected: bool
+    decision: Decision
+    request: Request
+
+
+class _Verifier:
+    def __init__(self, spec: Spec, perimeter: Perimeter) -> None:
+        self.spec = spec
+        self.perimeter = perimeter
+        self.grants: tuple[Grant, ...] = grants(spec)
+        self.intent = Intent(spec, self.grants)
+        self.policies: dict[str, TfBucketPolicy] = {}
+        for policy in perimeter.bucket_policies:
+            self.policies.setdefault(policy.bucket, policy)
+        every = [p.policy for p in perimeter.bucket_policies] + [e.policy for e in perimeter.endpoints]
+        self.all_constants = constants(every)
+        spec_accounts = {a for _, a in spec.accounts} | {b.account_id for b in spec.buckets}
+        spec_accounts |= {p.account_id for p in spec.principals} | {n.account_id for n in spec.networks}
+        self.accounts = spec_accounts | self.all_constants.accounts
+        self.foreign = fresh_account(self.accounts | {a.bucket_account for a in spec.assertions})
+        self.topology: Topology = topology(spec, perimeter, self.all_constants.vpces)
+        taken = {p.path.vpce for ps in self.topology.paths.values() for p in ps if p.path.vpce}
+        self.outside = outside_paths(spec, self.all_constants, taken)
+        self.evaluated = 0
+        self.refusals: list[Diagnostic] = []
+
+    def decide(self, request: Request, bucket: PolicyDocument | None, endpoint: PolicyDocument | None) -> Decision:
+        self.evaluated += 1
+        return evaluate(request, bucket_policy=bucket, endpoint_policy=endpoint)
+
+    # -- the bucket layer -------------------------------------------------------------------
+    def bucket_mismatches(self, bucket: Bucket) -> Iterator[_Mismatch]:
+        tf = self.policies.get(bucket.name)
+        policy = tf.policy if tf else None
+        mine = [g for g in self.grants if g.bucket == bucket.key]
+        found = constants([policy])
+        listed = [(f"principal {self._name(g.principal_arn)}", g.principal_arn) for g in mine]
+        listed += [(f"admin {arn}", arn) for arn in self.spec.admins]
+        accounts = {bucket.account_id, *found.accounts, *(a for _, a in _accounts_of(listed))}
+        callers = caller_classes(listed, found.arns, accounts, self.foreign, _varies_anonymous(found))
+        networks = {g.network for g in mine}
+        paths = [p for n in self.spec.networks for p in self.topology.paths.get(n.name, ())
+                 if n.name in networks or n.vpc_id in found.vpcs or n.endpoint_id in found.vpces]
+        paths += self.outside
+        targets = self._targets(found, mine, bucket.name)
+        for caller in callers:
+            for path in paths:
+                alone = DEFAULT_ENDPOINT_POLICY if path.path.via_endpoint else None
+                for tls in (True, False):
+                    for target in targets:
+                        request = self._request(caller, path, bucket.name, bucket.account_id, target, tls)
+                        decision = self.decide(request, policy, alone)
+                        expected = self.intent.bucket_layer(
+                            bucket, path.network, caller.caller.arn, caller.caller.account,
+                            target.action, target.key, target.list_prefix, tls,
+                        )
+                        if decision.allowed != expected:
+                            yield _Mismatch("bucket", caller, path, bucket.name, bucket.name,
+                                            bucket.account_id, target, tls, expected, decision, request)
+
+    # -- the endpoint layer -----------------------------------------------------------------
+    def endpoint_mismatches(self, network: Network) -> Iterator[_Mismatch]:
+        endpoint_paths = [p for p in self.topology.paths.get(network.name, ()) if p.kind == "endpoint"]
+        if not endpoint_paths:
+            return
+        path = endpoint_paths[0]
+        policy = path.endpoint_policy
+        mine = [g for g in self.grants if g.network == network.name]
+        found = constants([policy])
+        spec_buckets = {b.key: b for b in self.spec.buckets}
+        names: dict[str, set[str]] = {}
+        for grant in mine:
+            bucket = spec_buckets[grant.bucket]
+            names.setdefault(bucket.name, set()).update({bucket.account_id, self.foreign})
+        for name in bucket_witnesses(found.resources) | {"xflow-intruder-bucket"}:
+            accounts = names.setdefault(name, {self.foreign})
+            accounts.update(found.accounts & self.accounts)
+            accounts.update(b.account_id for b in self.spec.buckets if b.name == name)
+        accounts_all = {network.account_id, *found.accounts, *(g.principal_arn.split(":")[4] for g in mine)}
+        for name, bucket_accounts in sorted(names.items()):
+            on_bucket = [g for g in mine if spec_buckets[g.bucket].name == name]
+            listed = [(f"principal {self._name(g.principal_arn)}", g.principal_arn) for g in on_bucket]
+            callers = caller_classes(listed, found.arns, accounts_all, self.foreign, _varies_anonymous(found))
+            targets = self._targets(found, on_bucket, name)
+            tls_values = (True, False) if "aws:securetransport" in found.keys_used else (True,)
+            for account in sorted(bucket_accounts):
+                spec_bucket = self.intent.spec_bucket(name, account)
+                label = name if spec_bucket else f"{name} in account {account} (not a spec bucket)"
+                for caller in callers:
+                    for tls in tls_values:
+                        for target in targets:
+                            request = self._request(caller, path, name, account, target, tls)
+                            decision = self.decide(request, ALLOW_EVERYONE_POLICY, policy)
+                            expected = self.intent.endpoint_layer(
+                                network, caller.caller.arn, name, account,
+                                target.action, target.key, target.list_prefix,
+                            )
+                            if decision.allowed != expected:
+                                yield _Mismatch("endpoint", caller, path, label, name, account,
+                                                target, tls, expected, decision, request)
+
+    # -- helpers ----------------------------------------------------------------------------
+    def _name(self, arn: str) -> str:
+        return next((f"{p.key} ({arn})" for p in self.spec.principals if p.arn == arn), arn)
+
+    def _targets(self, found: Constants, mine: list[Grant], bucket_name: str) -> list[Target]:
+        prefixes = {g.scope.prefix for g in mine if g.scope.prefix}
+        keys = key_witnesses(bucket_name, found.resources, prefixes)
+        list_prefixes = list_prefix_witnesses(found.list_prefixes, prefixes)
+        return action_targets(found.actions, {g.action for g in mine}, keys, list_prefixes, LOCKOUT_ACTIONS)
+
+    def _request(
+        self, caller: CallerClass, path: PathClass, bucket: str, account: str, target: Target, tls: bool
+    ) -> Request:
+        return Request(
+            caller=caller.caller,
+            action=target.action,
+            bucket=bucket,
+            bucket_account=account,
+            key=target.key,
+            list_prefix=target.list_prefix,
+            path=path.path,
+            secure_transport=tls,
+        )
+
+    def combined(self, mismatch: _Mismatch) -> tuple[Decision, bool]:
+        """The decision with every layer in force, and whether the spec intends it."""
+        request = mismatch.request
+        path = mismatch.path
+        spec_bucket = self.intent.spec_bucket(mismatch.bucket_name, mismatch.bucket_account)
+        if mismatch.layer == "endpoint" and spec_bucket is None:
+            return mismatch.decision, mismatch.expected
+        assert spec_bucket is not None
+        tf = self.policies.get(spec_bucket.name)
+        bucket_policy = tf.policy if tf else None
+        decision = self.decide(request, bucket_policy, path.endpoint_policy)
+        expected = self.intent.bucket_layer(
+            spec_bucket, path.network, request.caller.arn, request.caller.account,
+            request.action, request.key, request.list_prefix, request.secure_transport,
+        )
+        if path.network is not None and path.kind in ("endpoint", "unassociated"):
+            expected = expected and self.intent.endpoint_layer(
+                path.network, request.caller.arn, spec_bucket.name, spec_bucket.account_id,
+                request.action, request.key, request.list_prefix,
+            )
+        return decision, expected
+
+
+def _accounts_of(listed: list[tuple[str, str]]) -> Iterator[tuple[str, str]]:
+    for label, arn in listed:
+        yield label, arn.split(":")[4]
+
+
+def _varies_anonymous(found: Constants) -> bool:
+    return "aws:principalaccount" in found.keys_used
+
+
+def describe_request(request: Request, path: PathClass) -> str:
+    caller = request.caller.arn or "anonymous"
+    where = f"key={request.key}" if request.key is not None else (
+        f"s3:prefix={request.list_prefix!r}" if request.list_prefix is not None else "bucket itself"
+    )
+    return (
+        f"{request.action} by {caller} on bucket {request.bucket} (account {request.bucket_account}), "
+        f"{where}, from {path.label}, TLS {'on' if request.secure_transport else 'off'}"
+    )
+
+
+def _deciding(decision: Decision) -> tuple[str, ...]:
+    return tuple(_statement_ref(layer, s) for layer, s in decision.deciding)
+
+
+def _statement_ref(layer: str, statement: Statement) -> str:
+    where = f"{statement.span}: " if statement.span else ""
+    sid = statement.sid or "(no Sid)"
+    return f"{where}{sid} ({layer} policy)"
+
+
+def _group_key(m: _Mismatch, code: str) -> tuple[object, ...]:
+    key_class = "object" if m.target.key is not None else "bucket"
+    return (code, m.layer if code == "XF503" else "", m.caller.label, m.path.label, m.bucket_label, key_class, m.secure_transport)
+
+
+def _message(code: str, m: _Mismatch, actions: list[str]) -> str:
+    shown = ", ".join(actions[:3]) + (f" (and {len(actions) - 3} more)" if len(actions) > 3 else "")
+    plain = "" if m.secure_transport else " over plain HTTP"
+    if code == "XF501":
+        return f"{m.caller.label} can {shown} on {m.bucket_label} from {m.path.label}{plain}"
+    if code == "XF502":
+        return f"flow denied: {m.caller.label} cannot {shown} on {m.bucket_label} from {m.path.label}{plain}"
+    other = "endpoint" if m.layer == "bucket" else "bucket"
+    verb = "allow" if m.decision.allowed else "deny"
+    return (
+        f"the {m.layer} policy alone would {verb} {m.caller.label} {shown} on {m.bucket_label} from "
+        f"{m.path.label}{plain}, which its share of the spec does not; only the {other} policy "
+        "keeps the combined result right today"
+    )
+
+
+def verify(spec: Spec, tree: TfTree) -> Report:
+    """Prove the exposure of ``tree`` against ``spec``; the Report says what differs."""
+    perimeter = read_perimeter(tree)
+    verifier = _Verifier(spec, perimeter)
+    refusals = list(perimeter.refusals) + list(verifier.topology.refusals)
+    refusals += [Diagnostic("XF404", problem) for problem in pattern_problems(verifier.all_constants)]
+    findings = [Finding(d.code, d.message, "", (), d.span) for d in verifier.topology.findings]
+    for bucket in spec.buckets:
+        if bucket.name not in verifier.policies:
+            findings.append(Finding("XF505", f"bucket {bucket.name}: no aws_s3_bucket_policy in the Terraform", "", (), bucket.span))
+    known = {b.name for b in spec.buckets}
+    for policy in perimeter.bucket_policies:
+        if policy.bucket not in known:
+            findings.append(Finding("XF507", f"{policy.address} sets the policy of {policy.bucket}, which the spec does not declare", "", (), policy.span))
+    if refusals:
+        return Report(tuple(findings), tuple(refusals), ASSUMPTIONS, 0)
+    try:
+        findings += _exposure_findings(verifier)
+        findings += _assertion_findings(verifier)
+    except UnsupportedPolicyError as error:
+        refusals.append(Diagnostic("XF404", str(error)))
+    return Report(tuple(findings), tuple(refusals), ASSUMPTIONS, verifier.evaluated)
+
+
+def _exposure_findings(verifier: _Verifier) -> list[Finding]:
+    mismatches: list[_Mismatch] = []
+    for bucket in verifier.spec.buckets:
+        mismatches.extend(verifier.bucket_mismatches(bucket))
+    for network in verifier.spec.networks:
+        mismatches.extend(verifier.endpoint_mismatches(network))
+    groups: dict[tuple[object, ...], tuple[_Mismatch, Decision, list[str], str]] = {}
+    seen: set[tuple[object, ...]] = set()
+    for m in mismatches:
+        decision, expected = verifier.combined(m)
+        if decision.allowed != expected:
+            code = "XF501" if decision.allowed else "XF502"
+            identity = (m.request, m.path.label)
+            if identity in seen:
+                continue
+            seen.add(identity)
+        else:
+            code = "XF503"
+            decision = m.decision
+        key = _group_key(m, code)
+        actions = [m.target.action, *m.target.same_as]
+        if key in groups:
+            groups[key][2].extend(a for a in actions if a not in groups[key][2])
+        else:
+            groups[key] = (m, decision, list(actions), code)
+    out = []
+    for m, decision, actions, code in groups.values():
+        span = next((s.span for _, s in decision.deciding if s.span), None)
+        out.append(Finding(code, _message(code, m, sorted(actions)), describe_request(m.request, m.path), _deciding(decision), span))
+    return sorted(out, key=lambda f: (f.code, f.message))
+
+
+def _assertion_findings(verifier: _Verifier) -> list[Finding]:
+    from .explain import ExplainRequest, explain_one
+
+    out = []
+    for assertion in verifier.spec.assertions:
+        result = explain_one(
+            verifier.spec, verifier.perimeter, verifier.topology,
+            ExplainRequest(
+                principal=assertion.principal_arn,
+                network=assertion.network,
+                bucket=assertion.bucket_name,
+                bucket_account=assertion.bucket_account,
+                key=assertion.key,
+                action=assertion.action,
+                identity=assertion.identity,
+            ),
+        )
+        if result.decision.allowed != assertion.expect_allow:
+            expected = "allow" if assertion.expect_allow else "deny"
+            got = "allows" if result.decision.allowed else "denies"
+            out.append(
+                Finding(
+                    "XF506",
+                    f"assertion expects {expected}, but the Terraform {got}: {result.decision.reason}",
+                    result.description,
+                    _deciding(result.decision),
+                    assertion.span,
+                )
+            )
+    return out
+
+
+def verify_paths(spec: Spec, tf_root: Path) -> Report:
+    return verify(spec, read_tree(tf_root))
