@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 
-from .api import CompileResult, WriteBack, compile_spec, load_spec  # noqa: E402
-from .errors import XflowError  # noqa: E402
+from .api import CompileResult, WriteBack, compile_spec, load_spec
+from .errors import XflowError
 
 __all__ = ["CompileResult", "WriteBack", "XflowError", "__version__", "compile_spec", "load_spec"]

@@ -61,4 +61,11 @@ def compile_spec(
     return CompileResult(root, files, tuple(output.changes(root, files)), diff)
 
 
-__all__ = ["CompileResult", "WriteBack", "XflowError", "compile_spec", "default_output", "load_spec"]
+__all__ = [
+    "CompileResult",
+    "WriteBack",
+    "XflowError",
+    "compile_spec",
+    "default_output",
+    "load_spec",
+]

@@ -15,9 +15,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from .actions import all_actions
-from .request import Caller
 from .globs import compile_globs
 from .policy import PolicyDocument
+from .request import Caller
 
 FUTURE_ACTION = "s3:XflowFutureAction"
 _WITNESS = "xflow-witness"
@@ -130,7 +130,10 @@ class CallerClass:
 
 
 def caller_classes(
-    listed: Sequence[tuple[str, str]], arns: Iterable[str], accounts: Iterable[str], foreign: str,
+    listed: Sequence[tuple[str, str]],
+    arns: Iterable[str],
+    accounts: Iterable[str],
+    foreign: str,
     anonymous_variants: bool,
 ) -> list[CallerClass]:
     """Callers: each listed (label, ARN), every ARN constant, root and an unlisted role per account,
@@ -150,7 +153,10 @@ def caller_classes(
     for account in sorted({*accounts, foreign}):
         suffix = " (an account outside the spec)" if account == foreign else ""
         add(f"arn:aws:iam::{account}:root", f"the root user of account {account}{suffix}")
-        add(f"arn:aws:iam::{account}:role/xflow-unlisted", f"unlisted principals of account {account}{suffix}")
+        add(
+            f"arn:aws:iam::{account}:role/xflow-unlisted",
+            f"unlisted principals of account {account}{suffix}",
+        )
     out[(None, False)] = CallerClass(Caller(arn=None, account=None), "anonymous callers")
     if anonymous_variants:
         out[(None, True)] = CallerClass(
@@ -182,7 +188,7 @@ def key_witnesses(bucket: str, resources: Iterable[str], prefixes: Iterable[str]
     key_prefixes: set[str] = set(prefixes)
     for resource in resources:
         if resource.startswith(_S3_ARN) and "/" in resource:
-            _, _, key = resource[len(_S3_ARN):].partition("/")
+            _, _, key = resource[len(_S3_ARN) :].partition("/")
             if key.endswith("*"):
                 key_prefixes.add(key[:-1])
             else:
@@ -216,7 +222,7 @@ def bucket_witnesses(resources: Iterable[str]) -> set[str]:
             continue
         if not resource.startswith(_S3_ARN):
             continue
-        bucket, slash, _ = resource[len(_S3_ARN):].partition("/")
+        bucket, slash, _ = resource[len(_S3_ARN) :].partition("/")
         if bucket.endswith("*") and not slash:
             names.add(bucket[:-1] + _WITNESS)
         elif "*" in bucket or "?" in bucket:
@@ -238,9 +244,16 @@ def action_targets(
     pattern_list = sorted(set(patterns))
     granted_set = {a.lower() for a in granted}
     special_set = {a.lower() for a in special}
-    classes: dict[tuple[object, ...], list[str]] = {}
-    catalogue = [(a.name, a.resource, a.prefix_key) for a in all_actions() if a.resource != "other"]
-    catalogue += [(witness(p), kind, True) for p in pattern_list if "*" in p or "?" in p for kind in ("object", "bucket")]
+    classes: dict[tuple[str, bool, tuple[bool, ...], str | None], list[str]] = {}
+    catalogue: list[tuple[str, str, bool]] = [
+        (a.name, a.resource, a.prefix_key) for a in all_actions() if a.resource != "other"
+    ]
+    catalogue += [
+        (witness(p), kind, True)
+        for p in pattern_list
+        if "*" in p or "?" in p
+        for kind in ("object", "bucket")
+    ]
     catalogue += [(FUTURE_ACTION, "object", True), (FUTURE_ACTION, "bucket", True)]
     for name, resource, prefix_key in catalogue:
         lowered = name.lower()

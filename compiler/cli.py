@@ -36,7 +36,9 @@ def _parser() -> argparse.ArgumentParser:
         "-o", "--output", type=Path, help="output root (default: terraform/ beside the spec)"
     )
     mode = compile_cmd.add_mutually_exclusive_group()
-    mode.add_argument("--check", action="store_true", help="exit 1 if the output is stale; write nothing")
+    mode.add_argument(
+        "--check", action="store_true", help="exit 1 if the output is stale; write nothing"
+    )
     mode.add_argument("--diff", action="store_true", help="print a unified diff; write nothing")
     compile_cmd.add_argument(
         "--fast", action="store_true", help="skip verifying the generated Terraform before writing"
@@ -56,15 +58,23 @@ def _compile(args: argparse.Namespace) -> int:
     if writeback is WriteBack.WRITE:
         for change in result.changes:
             print(f"{change.kind:<6} {result.output_root / change.path}")
-        print(f"xflow: {len(result.files)} files in {result.output_root}, {len(result.changes)} changed")
+        print(
+            f"xflow: {len(result.files)} files in {result.output_root}, {len(result.changes)} changed"
+        )
         return EXIT_OK
     if writeback is WriteBack.DIFF:
         sys.stdout.write(result.diff)
     for change in result.changes:
-        print(f"{'stale' if change.kind == 'update' else change.kind + 'd' if change.kind == 'delete' else 'missing'}: "
-              f"{result.output_root / change.path}", file=sys.stderr)
+        print(
+            f"{'stale' if change.kind == 'update' else change.kind + 'd' if change.kind == 'delete' else 'missing'}: "
+            f"{result.output_root / change.path}",
+            file=sys.stderr,
+        )
     if result.changes:
-        print(f"xflow: {len(result.changes)} files out of date; run: xflow compile {args.spec}", file=sys.stderr)
+        print(
+            f"xflow: {len(result.changes)} files out of date; run: xflow compile {args.spec}",
+            file=sys.stderr,
+        )
         return EXIT_FINDINGS
     print(f"xflow: {result.output_root} is up to date", file=sys.stderr)
     return EXIT_OK
@@ -88,10 +98,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("xflow: interrupted", file=sys.stderr)
         return EXIT_INVALID
-    except Exception as error:  # noqa: BLE001 - the last line of defence: never a bare traceback
+    except Exception as error:
         import traceback
 
         traceback.print_exc(file=sys.stderr)
-        print(f"xflow: internal error: {error!r}. This is a bug in xflow; please report it with the "
-              "spec that caused it.", file=sys.stderr)
+        print(
+            f"xflow: internal error: {error!r}. This is a bug in xflow; please report it with the "
+            "spec that caused it.",
+            file=sys.stderr,
+        )
         return EXIT_INTERNAL

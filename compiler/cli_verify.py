@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from .api import default_output, load_spec
+from .classes import constants
 from .errors import EXIT_INVALID, EXIT_OK, Diagnostic, XflowError
 from .explain import ExplainError, ExplainRequest, explain_lines, explain_one, result_json
 from .hcl import read_tree
 from .paths import topology
-from .classes import constants
 from .tfmodel import read_perimeter
 from .verify import Report, verify
 
@@ -21,7 +21,9 @@ from .verify import Report, verify
 def add_verify(commands: Any) -> None:
     parser = commands.add_parser("verify", help="prove the Terraform grants exactly the spec")
     parser.add_argument("spec", type=Path)
-    parser.add_argument("--tf", type=Path, help="Terraform root (default: terraform/ beside the spec)")
+    parser.add_argument(
+        "--tf", type=Path, help="Terraform root (default: terraform/ beside the spec)"
+    )
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.set_defaults(run=run_verify)
 
@@ -29,11 +31,15 @@ def add_verify(commands: Any) -> None:
 def add_explain(commands: Any) -> None:
     parser = commands.add_parser("explain", help="decide one request, or a JSON Lines batch")
     parser.add_argument("spec", type=Path)
-    parser.add_argument("--tf", type=Path, help="Terraform root (default: terraform/ beside the spec)")
+    parser.add_argument(
+        "--tf", type=Path, help="Terraform root (default: terraform/ beside the spec)"
+    )
     parser.add_argument("--principal", help="IAM ARN of the caller, or 'anonymous'")
     parser.add_argument("--network", help="spec network name, or 'internet'")
     parser.add_argument("--bucket", help="bucket name (or spec bucket name)")
-    parser.add_argument("--bucket-account", help="account that owns the bucket (default: the spec's)")
+    parser.add_argument(
+        "--bucket-account", help="account that owns the bucket (default: the spec's)"
+    )
     parser.add_argument("--key", help="object key; for listing actions, the s3:prefix")
     parser.add_argument("--action", help="S3 action, e.g. s3:GetObject")
     parser.add_argument("--identity", choices=("allow-all", "none"), default="allow-all")
@@ -103,9 +109,14 @@ def run_explain(args: argparse.Namespace) -> int:
             for result in explain_lines(spec, perimeter, topo, stream):
                 print(json.dumps(result, sort_keys=True))
         return EXIT_OK
-    missing = [name for name in ("principal", "network", "bucket", "action") if getattr(args, name) is None]
+    missing = [
+        name for name in ("principal", "network", "bucket", "action") if getattr(args, name) is None
+    ]
     if missing:
-        print(f"xflow explain: missing --{', --'.join(missing)} (or give --requests FILE)", file=sys.stderr)
+        print(
+            f"xflow explain: missing --{', --'.join(missing)} (or give --requests FILE)",
+            file=sys.stderr,
+        )
         return EXIT_INVALID
     ask = ExplainRequest(
         principal=None if args.principal == "anonymous" else args.principal,
@@ -117,16 +128,16 @@ def run_explain(args: argparse.Namespace) -> int:
         identity=args.identity,
     )
     try:
-        result = explain_one(spec, perimeter, topo, ask)
+        answer = explain_one(spec, perimeter, topo, ask)
     except (ExplainError, ValueError) as error:
         print(f"xflow explain: {error}", file=sys.stderr)
         return EXIT_INVALID
     if args.format == "json":
-        print(json.dumps(result_json(result), indent=2, sort_keys=True))
+        print(json.dumps(result_json(answer), indent=2, sort_keys=True))
         return EXIT_OK
-    print(f"{'ALLOW' if result.decision.allowed else 'DENY'}: {result.decision.reason}")
-    print(f"  request: {result.description}")
-    for layer, statement in result.decision.deciding:
+    print(f"{'ALLOW' if answer.decision.allowed else 'DENY'}: {answer.decision.reason}")
+    print(f"  request: {answer.description}")
+    for layer, statement in answer.decision.deciding:
         where = f"{statement.span}: " if statement.span else ""
         print(f"  decided by: {where}{statement.sid or '(no Sid)'} ({layer} policy)")
     return EXIT_OK

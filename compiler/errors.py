@@ -107,7 +107,9 @@ def sort_key(diagnostic: Diagnostic) -> tuple[str, int, int, str]:
 class XflowError(Exception):
     """Raised at a stage boundary with every diagnostic that stage found."""
 
-    def __init__(self, diagnostics: list[Diagnostic] | tuple[Diagnostic, ...], exit_code: int = EXIT_INVALID):
+    def __init__(
+        self, diagnostics: list[Diagnostic] | tuple[Diagnostic, ...], exit_code: int = EXIT_INVALID
+    ):
         self.diagnostics = tuple(sorted(diagnostics, key=sort_key))
         self.exit_code = exit_code
         super().__init__("\n".join(d.render() for d in self.diagnostics))

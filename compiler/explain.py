@@ -51,7 +51,9 @@ def _caller(principal: str | None) -> Caller:
 
 def _path(spec: Spec, topology: Topology, network: str | None) -> PathClass:
     if network is None:
-        return PathClass("internet", None, NetworkPath(source_ip=INTERNET_IP), None, None, "the internet")
+        return PathClass(
+            "internet", None, NetworkPath(source_ip=INTERNET_IP), None, None, "the internet"
+        )
     if spec.network(network) is None:
         raise ExplainError(f"unknown network {network!r}; use a spec network name or 'internet'")
     classes = topology.paths.get(network, ())
@@ -60,7 +62,9 @@ def _path(spec: Spec, topology: Topology, network: str | None) -> PathClass:
     return classes[0]
 
 
-def explain_one(spec: Spec, perimeter: Perimeter, topology: Topology, ask: ExplainRequest) -> ExplainResult:
+def explain_one(
+    spec: Spec, perimeter: Perimeter, topology: Topology, ask: ExplainRequest
+) -> ExplainResult:
     bucket_spec = next((b for b in spec.buckets if ask.bucket in (b.name, b.key)), None)
     name = bucket_spec.name if bucket_spec else ask.bucket
     account = ask.bucket_account or (bucket_spec.account_id if bucket_spec else None)
@@ -94,7 +98,13 @@ def explain_one(spec: Spec, perimeter: Perimeter, topology: Topology, ask: Expla
     decision = evaluate(
         request, bucket_policy=policy, endpoint_policy=path.endpoint_policy, identity=ask.identity
     )
-    where = f"key {key}" if key is not None else f"s3:prefix {list_prefix!r}" if list_prefix else "the bucket"
+    where = (
+        f"key {key}"
+        if key is not None
+        else f"s3:prefix {list_prefix!r}"
+        if list_prefix
+        else "the bucket"
+    )
     description = (
         f"{action_name} by {ask.principal or 'anonymous'} (identity policy: {ask.identity}) on "
         f"{name} in account {account} ({owner}), {where}, from {path.label}"
@@ -138,9 +148,10 @@ def parse_request_line(line: str) -> ExplainRequest:
     for name in FIELDS - {"bucket", "action"}:
         if raw.get(name) is not None and not isinstance(raw[name], str):
             raise ExplainError(f"field {name!r} must be a string")
-    identity = raw.get("identity") or "allow-all"
-    if identity not in ("allow-all", "none"):
+    raw_identity = raw.get("identity") or "allow-all"
+    if raw_identity not in ("allow-all", "none"):
         raise ExplainError("identity must be allow-all or none")
+    identity: Identity = "none" if raw_identity == "none" else "allow-all"
     principal = raw.get("principal")
     network = raw.get("network")
     return ExplainRequest(

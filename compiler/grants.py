@@ -56,7 +56,9 @@ def grants(spec: Spec) -> tuple[Grant, ...]:
                 scope = Scope("bucket", prefix)
             else:
                 scope = Scope("bucket")
-            out.add(Grant(flow.bucket.key, flow.network.name, flow.principal.arn, action.name, scope))
+            out.add(
+                Grant(flow.bucket.key, flow.network.name, flow.principal.arn, action.name, scope)
+            )
     return tuple(sorted(_without_redundant(out)))
 
 

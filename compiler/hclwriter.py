@@ -86,7 +86,9 @@ def expression(value: JsonValue, depth: int) -> str:
         lines.append(INDENT * depth + "]")
         return "\n".join(lines)
     assert isinstance(value, Mapping)
-    return "{\n" + "\n".join(attributes(list(value.items()), depth + 1)) + "\n" + INDENT * depth + "}"
+    return (
+        "{\n" + "\n".join(attributes(list(value.items()), depth + 1)) + "\n" + INDENT * depth + "}"
+    )
 
 
 def attributes(items: Sequence[tuple[str, JsonValue]], depth: int) -> list[str]:

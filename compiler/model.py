@@ -243,7 +243,9 @@ class _Builder:
         for key, raw, ptr in self.entries("buckets"):
             problem = bucket_name_problem(raw["name"])
             if problem:
-                self.error("XF203", f"invalid bucket name {raw['name']!r}: {problem}", f"{ptr}/name")
+                self.error(
+                    "XF203", f"invalid bucket name {raw['name']!r}: {problem}", f"{ptr}/name"
+                )
             owner = names.setdefault(raw["name"], key)
             if owner != key:
                 self.error(
@@ -267,7 +269,9 @@ class _Builder:
         for key, raw, ptr in self.entries("principals"):
             owner = arns.setdefault(raw["arn"], key)
             if owner != key:
-                self.error("XF202", f"ARN {raw['arn']} is already principal {owner!r}", f"{ptr}/arn")
+                self.error(
+                    "XF202", f"ARN {raw['arn']} is already principal {owner!r}", f"{ptr}/arn"
+                )
             out[key] = Principal(
                 key=key, arn=raw["arn"], span=self.document.key_spans.get(ptr) or self.span(ptr)
             )
@@ -301,14 +305,20 @@ class _Builder:
         seen: dict[tuple[object, ...], int] = {}
         for index, raw in enumerate(self.data.get("flows", [])):
             ptr = f"/flows/{index}"
-            principal = self.reference(principals, "principal", raw["principal"], f"{ptr}/principal")
+            principal = self.reference(
+                principals, "principal", raw["principal"], f"{ptr}/principal"
+            )
             network = self.reference(networks, "network", raw["network"], f"{ptr}/network")
             bucket = self.reference(buckets, "bucket", raw["bucket"], f"{ptr}/bucket")
             access = raw["access"] if isinstance(raw["access"], list) else [raw["access"]]
             actions, invalid = resolve_access(access)
             for item in invalid:
                 position = access.index(item)
-                where = f"{ptr}/access/{position}" if isinstance(raw["access"], list) else f"{ptr}/access"
+                where = (
+                    f"{ptr}/access/{position}"
+                    if isinstance(raw["access"], list)
+                    else f"{ptr}/access"
+                )
                 self.error("XF208", _action_problem(item), where)
             prefix = raw.get("prefix")
             if prefix is not None and (prefix.startswith("/") or "//" in prefix):
@@ -336,7 +346,13 @@ class _Builder:
                 )
             if principal is None or network is None or bucket is None or invalid:
                 continue
-            identity = (principal.key, network.name, bucket.key, prefix, tuple(a.name for a in actions))
+            identity = (
+                principal.key,
+                network.name,
+                bucket.key,
+                prefix,
+                tuple(a.name for a in actions),
+            )
             if identity in seen:
                 self.error("XF211", f"duplicate of flows[{seen[identity]}]", ptr)
                 continue
@@ -355,7 +371,10 @@ class _Builder:
         return tuple(out)
 
     def assertions(
-        self, principals: Mapping[str, Principal], networks: Mapping[str, Network], buckets: Mapping[str, Bucket]
+        self,
+        principals: Mapping[str, Principal],
+        networks: Mapping[str, Network],
+        buckets: Mapping[str, Bucket],
     ) -> tuple[Assertion, ...]:
         out: list[Assertion] = []
         for index, raw in enumerate(self.data.get("assertions", [])):

@@ -94,19 +94,19 @@ def topology(spec: Spec, perimeter: Perimeter, known_vpces: frozenset[str]) -> T
     paths: dict[str, tuple[PathClass, ...]] = {}
     taken = set(known_vpces)
     for network in spec.networks:
-        endpoint = matched.get(network.name)
-        associated = _associated(perimeter, endpoint)
+        found = matched.get(network.name)
+        associated = _associated(perimeter, found)
         vpce = network.endpoint_id or fresh_id("vpce", network.name, taken)
         taken.add(vpce)
         classes: list[PathClass] = []
-        if endpoint is not None and associated & set(network.route_table_ids):
+        if found is not None and associated & set(network.route_table_ids):
             classes.append(
                 PathClass(
                     "endpoint",
                     network,
                     NetworkPath(vpce=vpce, vpc=network.vpc_id, vpc_source_ip=VPC_SOURCE_IP),
-                    endpoint_policy_of(endpoint),
-                    endpoint,
+                    endpoint_policy_of(found),
+                    found,
                     f"network {network.name}",
                 )
             )
@@ -138,7 +138,7 @@ def topology(spec: Spec, perimeter: Perimeter, known_vpces: frozenset[str]) -> T
                     "XF507",
                     f"route table {rtb} is associated with the endpoint of network "
                     f"{network.name!r} but the spec does not list it",
-                    endpoint.span if endpoint else None,
+                    found.span if found else None,
                 )
             )
         paths[network.name] = tuple(classes)

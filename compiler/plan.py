@@ -67,9 +67,7 @@ def build(spec: Spec, spec_name: str) -> Plan:
             EndpointPlan(network, name, endpoint_policy(network, spec.buckets, all_grants))
         )
         for rtb in network.route_table_ids:
-            associations[where].append(
-                AssociationPlan(network, rtb, f"{name}_{slug(rtb)}", name)
-            )
+            associations[where].append(AssociationPlan(network, rtb, f"{name}_{slug(rtb)}", name))
     for bucket in spec.buckets:
         where = (bucket.account_id, bucket.region)
         policies[where].append(

@@ -54,7 +54,9 @@ def _actions_by_principals(grants: Iterable[Grant]) -> dict[tuple[str, ...], lis
     return {arns: sorted(actions) for arns, actions in grouped.items()}
 
 
-def endpoint_policy(network: Network, buckets: Sequence[Bucket], grants: Sequence[Grant]) -> PolicyDocument:
+def endpoint_policy(
+    network: Network, buckets: Sequence[Bucket], grants: Sequence[Grant]
+) -> PolicyDocument:
     """Allow-list of exactly the flows over ``network``: principal, action, resource and owning account."""
     by_key = {b.key: b for b in buckets}
     by_target: dict[tuple[str, Scope], list[Grant]] = defaultdict(list)
@@ -122,7 +124,9 @@ def bucket_policy(spec: Spec, bucket: Bucket, grants: Sequence[Grant]) -> Policy
         )
     )
     statements.extend(_allow_statements(bucket, mine, networks))
-    statements.extend(_flow_limits(bucket, [g for g in mine if g.principal_arn not in spec.admins], networks))
+    statements.extend(
+        _flow_limits(bucket, [g for g in mine if g.principal_arn not in spec.admins], networks)
+    )
     return PolicyDocument(statements=tuple(statements))
 
 
@@ -162,7 +166,12 @@ def _profiles(grants: Sequence[Grant]) -> dict[Profile, list[str]]:
     grouped: dict[Profile, list[str]] = defaultdict(list)
     for arn, by_network in per_principal.items():
         profile: Profile = tuple(
-            (network, tuple((action, tuple(sorted(scopes))) for action, scopes in sorted(by_action.items())))
+            (
+                network,
+                tuple(
+                    (action, tuple(sorted(scopes))) for action, scopes in sorted(by_action.items())
+                ),
+            )
             for network, by_action in sorted(by_network.items())
         )
         grouped[profile].append(arn)
@@ -211,10 +220,9 @@ def _prefix_limits(
 ) -> list[Statement]:
     limited: dict[tuple[str, tuple[str, ...]], list[str]] = defaultdict(list)
     for action, scopes in by_action:
-        prefixes = [s.prefix for s in scopes]
-        if "" in prefixes:
+        if any(not s.prefix for s in scopes):
             continue
-        limited[(scopes[0].kind, tuple(sorted(prefixes)))].append(action)
+        limited[(scopes[0].kind, tuple(sorted(s.prefix for s in scopes)))].append(action)
     out: list[Statement] = []
     for (kind, prefixes), actions in sorted(limited.items()):
         sid = _sid("DenyOutsidePrefixes", arns, network_name, kind, prefixes)

@@ -11,7 +11,7 @@ from typing import Literal, Union
 
 from .errors import Span
 
-JsonValue = Union[str, int, float, bool, None, list["JsonValue"], dict[str, "JsonValue"]]
+JsonValue = Union[str, int, float, bool, None, list["JsonValue"], dict[str, "JsonValue"]]  # noqa: UP007
 
 Effect = Literal["Allow", "Deny"]
 POLICY_VERSION = "2012-10-17"
@@ -58,7 +58,16 @@ class PolicyParseError(ValueError):
     """A policy value that the model cannot represent; ``message`` says what and where."""
 
 
-_STATEMENT_ORDER = ("Sid", "Effect", "Principal", "Action", "NotAction", "Resource", "NotResource", "Condition")
+_STATEMENT_ORDER = (
+    "Sid",
+    "Effect",
+    "Principal",
+    "Action",
+    "NotAction",
+    "Resource",
+    "NotResource",
+    "Condition",
+)
 
 
 def principal_to_json(principals: tuple[PrincipalRef, ...]) -> JsonValue:
@@ -90,7 +99,10 @@ def statement_to_json(statement: Statement) -> dict[str, JsonValue]:
 
 def to_json(policy: PolicyDocument) -> dict[str, JsonValue]:
     """The canonical JSON-like form: fixed key order, lists exactly as the statements hold them."""
-    return {"Version": policy.version, "Statement": [statement_to_json(s) for s in policy.statements]}
+    return {
+        "Version": policy.version,
+        "Statement": [statement_to_json(s) for s in policy.statements],
+    }
 
 
 def _strings(value: JsonValue, what: str) -> tuple[str, ...]:
@@ -143,9 +155,10 @@ def parse_statement(value: JsonValue, index: int, span: Span | None = None) -> S
     sid = value.get("Sid", "")
     if not isinstance(sid, str):
         raise PolicyParseError(f"Statement {index}: Sid must be a string")
-    effect = value.get("Effect")
-    if effect not in ("Allow", "Deny"):
+    raw_effect = value.get("Effect")
+    if raw_effect not in ("Allow", "Deny"):
         raise PolicyParseError(f"Statement {index}: Effect must be Allow or Deny")
+    effect: Effect = "Allow" if raw_effect == "Allow" else "Deny"
     if ("Action" in value) == ("NotAction" in value):
         raise PolicyParseError(f"Statement {index} needs exactly one of Action and NotAction")
     if ("Resource" in value) == ("NotResource" in value):
@@ -156,7 +169,9 @@ def parse_statement(value: JsonValue, index: int, span: Span | None = None) -> S
         sid=sid,
         effect=effect,
         principals=_principals(value["Principal"]) if "Principal" in value else None,
-        actions=_strings(value["NotAction" if not_actions else "Action"], f"Statement {index} Action"),
+        actions=_strings(
+            value["NotAction" if not_actions else "Action"], f"Statement {index} Action"
+        ),
         resources=_strings(
             value["NotResource" if not_resources else "Resource"], f"Statement {index} Resource"
         ),

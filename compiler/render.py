@@ -44,7 +44,12 @@ def policy_attribute(policy: PolicyDocument) -> str:
 
 def render_module(module: ModulePlan, spec_name: str) -> dict[str, str]:
     env = _environment()
-    context = {"header": header(spec_name), "module": module, "q": quote, "policy": policy_attribute}
+    context = {
+        "header": header(spec_name),
+        "module": module,
+        "q": quote,
+        "policy": policy_attribute,
+    }
     files = {"versions.tf": env.get_template("versions.tf.j2").render(context)}
     if module.endpoints:
         files["endpoints.tf"] = env.get_template("endpoints.tf.j2").render(context)

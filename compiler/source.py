@@ -1,10 +1,9 @@
 """Stage 1: read a YAML spec into plain data with the position of every node (the PyYAML adapter).
 
-PyYAML composes the node graph; this module builds plain Python data from the nodes itself, so it
-decides every quirk in one place: duplicate and non-string keys are errors, timestamps stay
-strings, custom tags and merge keys are refused, and every plain scalar that YAML turned into a
-number, boolean or null is remembered with its original text so that later stages can say "quote
-it".
+PyYAML composes the node graph; plain data is built here from the nodes, so every YAML quirk is
+decided in one place: duplicate and non-string keys are errors, timestamps stay strings, custom
+tags and merge keys are refused, and plain scalars that YAML read as a number, boolean or null
+keep their original text so that later stages can say "quote it".
 """
 
 from __future__ import annotations

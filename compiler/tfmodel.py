@@ -76,7 +76,9 @@ class _Reader:
     def refuse(self, code: str, message: str, span: Span | None) -> None:
         self.refusals.append(Diagnostic(code, message, span))
 
-    def literal(self, block: Block, name: str, address: str, *, required: bool = True) -> str | None:
+    def literal(
+        self, block: Block, name: str, address: str, *, required: bool = True
+    ) -> str | None:
         found = block.attribute(name)
         if found is None:
             if required:
@@ -102,7 +104,10 @@ class _Reader:
                 self.refuse("XF403", f"{address} has no policy", block.span)
             return None
         value, span = found
-        if isinstance(value, Opaque) and value.kind in ("jsonencode-with-expressions", "duplicate-key"):
+        if isinstance(value, Opaque) and value.kind in (
+            "jsonencode-with-expressions",
+            "duplicate-key",
+        ):
             code = "XF403" if value.kind == "jsonencode-with-expressions" else "XF406"
             self.refuse(code, f"{address}.policy: {value.detail or value.kind}", value.span or span)
             return None
@@ -119,7 +124,9 @@ class _Reader:
         except PolicyParseError as error:
             self.refuse("XF406", f"{address}.policy: {error}", span)
             return None
-        for statement, message in unsupported(document, "bucket" if layer == "bucket" else "endpoint"):
+        for statement, message in unsupported(
+            document, "bucket" if layer == "bucket" else "endpoint"
+        ):
             where = statement.span if statement is not None and statement.span else span
             sid = f" statement {statement.sid!r}" if statement is not None and statement.sid else ""
             self.refuse("XF404", f"{address}.policy{sid}: {message}", where)
@@ -173,7 +180,9 @@ def read_perimeter(tree: TfTree) -> Perimeter:
                 )
             elif kind in _UNMODELLED:
                 reader.refuse(
-                    "XF404", f"{address}: {_UNMODELLED[kind]} are not modelled by the verifier", block.span
+                    "XF404",
+                    f"{address}: {_UNMODELLED[kind]} are not modelled by the verifier",
+                    block.span,
                 )
     endpoints = _attach_endpoint_policies(reader, endpoints, endpoint_policies)
     resolved = _associations(reader, endpoints, associations)
@@ -232,7 +241,11 @@ def _attach_endpoint_policies(
         target: str | None = None
         if found is not None and isinstance(found[0], Reference):
             match = _ENDPOINT_REF.match(found[0].expression)
-            candidate = f"{module + '/' if module else ''}aws_vpc_endpoint.{match.group(1)}" if match else ""
+            candidate = (
+                f"{module + '/' if module else ''}aws_vpc_endpoint.{match.group(1)}"
+                if match
+                else ""
+            )
             if candidate in out:
                 target = candidate
                 if out[candidate].policy is not None:
@@ -295,7 +308,11 @@ def _associations(
         value, span = found
         if isinstance(value, Reference):
             match = _ENDPOINT_REF.match(value.expression)
-            candidate = f"{module + '/' if module else ''}aws_vpc_endpoint.{match.group(1)}" if match else ""
+            candidate = (
+                f"{module + '/' if module else ''}aws_vpc_endpoint.{match.group(1)}"
+                if match
+                else ""
+            )
             if candidate not in addresses:
                 reader.refuse("XF403", f"{address}.vpc_endpoint_id: unresolved reference", span)
                 continue
@@ -303,10 +320,14 @@ def _associations(
         elif isinstance(value, Literal) and isinstance(value.value, str):
             out.append(TfAssociation(address, None, value.value, route_table, block.span))
         else:
-            reader.refuse("XF403", f"{address}.vpc_endpoint_id must be a literal or a reference", span)
+            reader.refuse(
+                "XF403", f"{address}.vpc_endpoint_id must be a literal or a reference", span
+            )
     for endpoint in endpoints:
         out.extend(
-            TfAssociation(f"{endpoint.address}.route_table_ids", endpoint.address, None, rtb, endpoint.span)
+            TfAssociation(
+                f"{endpoint.address}.route_table_ids", endpoint.address, None, rtb, endpoint.span
+            )
             for rtb in endpoint.inline_route_tables
         )
     return out

@@ -27,7 +27,13 @@ from .classes import (
     pattern_problems,
 )
 from .errors import EXIT_FINDINGS, EXIT_INVALID, EXIT_OK, Diagnostic, Span
-from .evaluate import ALLOW_EVERYONE_POLICY, DEFAULT_ENDPOINT_POLICY, Decision, UnsupportedPolicyError, evaluate
+from .evaluate import (
+    ALLOW_EVERYONE_POLICY,
+    DEFAULT_ENDPOINT_POLICY,
+    Decision,
+    UnsupportedPolicyError,
+    evaluate,
+)
 from .grants import Grant, grants
 from .hcl import TfTree, read_tree
 from .intent import LOCKOUT_ACTIONS, Intent
@@ -57,7 +63,9 @@ class Finding:
     span: Span | None = field(default=None, compare=False)
 
     def to_diagnostic(self) -> Diagnostic:
-        notes = (f"counterexample: {self.counterexample}",) if self.counterexample else ()
+        notes: tuple[str, ...] = ()
+        if self.counterexample:
+            notes = (f"counterexample: {self.counterexample}",)
         notes += tuple(f"decided by: {d}" for d in self.deciding)
         return Diagnostic(self.code, self.message, self.span, notes=notes)
 
@@ -101,10 +109,14 @@ class _Verifier:
         self.policies: dict[str, TfBucketPolicy] = {}
         for policy in perimeter.bucket_policies:
             self.policies.setdefault(policy.bucket, policy)
-        every = [p.policy for p in perimeter.bucket_policies] + [e.policy for e in perimeter.endpoints]
+        every = [p.policy for p in perimeter.bucket_policies] + [
+            e.policy for e in perimeter.endpoints
+        ]
         self.all_constants = constants(every)
         spec_accounts = {a for _, a in spec.accounts} | {b.account_id for b in spec.buckets}
-        spec_accounts |= {p.account_id for p in spec.principals} | {n.account_id for n in spec.networks}
+        spec_accounts |= {p.account_id for p in spec.principals} | {
+            n.account_id for n in spec.networks
+        }
         self.accounts = spec_accounts | self.all_constants.accounts
         self.foreign = fresh_account(self.accounts | {a.bucket_account for a in spec.assertions})
         self.topology: Topology = topology(spec, perimeter, self.all_constants.vpces)
@@ -113,7 +125,9 @@ class _Verifier:
         self.evaluated = 0
         self.refusals: list[Diagnostic] = []
 
-    def decide(self, request: Request, bucket: PolicyDocument | None, endpoint: PolicyDocument | None) -> Decision:
+    def decide(
+        self, request: Request, bucket: PolicyDocument | None, endpoint: PolicyDocument | None
+    ) -> Decision:
         self.evaluated += 1
         return evaluate(request, bucket_policy=bucket, endpoint_policy=endpoint)
 
@@ -126,10 +140,16 @@ class _Verifier:
         listed = [(f"principal {self._name(g.principal_arn)}", g.principal_arn) for g in mine]
         listed += [(f"admin {arn}", arn) for arn in self.spec.admins]
         accounts = {bucket.account_id, *found.accounts, *(a for _, a in _accounts_of(listed))}
-        callers = caller_classes(listed, found.arns, accounts, self.foreign, _varies_anonymous(found))
+        callers = caller_classes(
+            listed, found.arns, accounts, self.foreign, _varies_anonymous(found)
+        )
         networks = {g.network for g in mine}
-        paths = [p for n in self.spec.networks for p in self.topology.paths.get(n.name, ())
-                 if n.name in networks or n.vpc_id in found.vpcs or n.endpoint_id in found.vpces]
+        paths = [
+            p
+            for n in self.spec.networks
+            for p in self.topology.paths.get(n.name, ())
+            if n.name in networks or n.vpc_id in found.vpcs or n.endpoint_id in found.vpces
+        ]
         paths += self.outside
         targets = self._targets(found, mine, bucket.name)
         for caller in callers:
@@ -137,19 +157,40 @@ class _Verifier:
                 alone = DEFAULT_ENDPOINT_POLICY if path.path.via_endpoint else None
                 for tls in (True, False):
                     for target in targets:
-                        request = self._request(caller, path, bucket.name, bucket.account_id, target, tls)
+                        request = self._request(
+                            caller, path, bucket.name, bucket.account_id, target, tls
+                        )
                         decision = self.decide(request, policy, alone)
                         expected = self.intent.bucket_layer(
-                            bucket, path.network, caller.caller.arn, caller.caller.account,
-                            target.action, target.key, target.list_prefix, tls,
+                            bucket,
+                            path.network,
+                            caller.caller.arn,
+                            caller.caller.account,
+                            target.action,
+                            target.key,
+                            target.list_prefix,
+                            tls,
                         )
                         if decision.allowed != expected:
-                            yield _Mismatch("bucket", caller, path, bucket.name, bucket.name,
-                                            bucket.account_id, target, tls, expected, decision, request)
+                            yield _Mismatch(
+                                "bucket",
+                                caller,
+                                path,
+                                bucket.name,
+                                bucket.name,
+                                bucket.account_id,
+                                target,
+                                tls,
+                                expected,
+                                decision,
+                                request,
+                            )
 
     # -- the endpoint layer -----------------------------------------------------------------
     def endpoint_mismatches(self, network: Network) -> Iterator[_Mismatch]:
-        endpoint_paths = [p for p in self.topology.paths.get(network.name, ()) if p.kind == "endpoint"]
+        endpoint_paths = [
+            p for p in self.topology.paths.get(network.name, ()) if p.kind == "endpoint"
+        ]
         if not endpoint_paths:
             return
         path = endpoint_paths[0]
@@ -165,11 +206,19 @@ class _Verifier:
             accounts = names.setdefault(name, {self.foreign})
             accounts.update(found.accounts & self.accounts)
             accounts.update(b.account_id for b in self.spec.buckets if b.name == name)
-        accounts_all = {network.account_id, *found.accounts, *(g.principal_arn.split(":")[4] for g in mine)}
+        accounts_all = {
+            network.account_id,
+            *found.accounts,
+            *(g.principal_arn.split(":")[4] for g in mine),
+        }
         for name, bucket_accounts in sorted(names.items()):
             on_bucket = [g for g in mine if spec_buckets[g.bucket].name == name]
-            listed = [(f"principal {self._name(g.principal_arn)}", g.principal_arn) for g in on_bucket]
-            callers = caller_classes(listed, found.arns, accounts_all, self.foreign, _varies_anonymous(found))
+            listed = [
+                (f"principal {self._name(g.principal_arn)}", g.principal_arn) for g in on_bucket
+            ]
+            callers = caller_classes(
+                listed, found.arns, accounts_all, self.foreign, _varies_anonymous(found)
+            )
             targets = self._targets(found, on_bucket, name)
             tls_values = (True, False) if "aws:securetransport" in found.keys_used else (True,)
             for account in sorted(bucket_accounts):
@@ -181,12 +230,28 @@ class _Verifier:
                             request = self._request(caller, path, name, account, target, tls)
                             decision = self.decide(request, ALLOW_EVERYONE_POLICY, policy)
                             expected = self.intent.endpoint_layer(
-                                network, caller.caller.arn, name, account,
-                                target.action, target.key, target.list_prefix,
+                                network,
+                                caller.caller.arn,
+                                name,
+                                account,
+                                target.action,
+                                target.key,
+                                target.list_prefix,
                             )
                             if decision.allowed != expected:
-                                yield _Mismatch("endpoint", caller, path, label, name, account,
-                                                target, tls, expected, decision, request)
+                                yield _Mismatch(
+                                    "endpoint",
+                                    caller,
+                                    path,
+                                    label,
+                                    name,
+                                    account,
+                                    target,
+                                    tls,
+                                    expected,
+                                    decision,
+                                    request,
+                                )
 
     # -- helpers ----------------------------------------------------------------------------
     def _name(self, arn: str) -> str:
@@ -196,10 +261,18 @@ class _Verifier:
         prefixes = {g.scope.prefix for g in mine if g.scope.prefix}
         keys = key_witnesses(bucket_name, found.resources, prefixes)
         list_prefixes = list_prefix_witnesses(found.list_prefixes, prefixes)
-        return action_targets(found.actions, {g.action for g in mine}, keys, list_prefixes, LOCKOUT_ACTIONS)
+        return action_targets(
+            found.actions, {g.action for g in mine}, keys, list_prefixes, LOCKOUT_ACTIONS
+        )
 
     def _request(
-        self, caller: CallerClass, path: PathClass, bucket: str, account: str, target: Target, tls: bool
+        self,
+        caller: CallerClass,
+        path: PathClass,
+        bucket: str,
+        account: str,
+        target: Target,
+        tls: bool,
     ) -> Request:
         return Request(
             caller=caller.caller,
@@ -224,13 +297,24 @@ class _Verifier:
         bucket_policy = tf.policy if tf else None
         decision = self.decide(request, bucket_policy, path.endpoint_policy)
         expected = self.intent.bucket_layer(
-            spec_bucket, path.network, request.caller.arn, request.caller.account,
-            request.action, request.key, request.list_prefix, request.secure_transport,
+            spec_bucket,
+            path.network,
+            request.caller.arn,
+            request.caller.account,
+            request.action,
+            request.key,
+            request.list_prefix,
+            request.secure_transport,
         )
         if path.network is not None and path.kind in ("endpoint", "unassociated"):
             expected = expected and self.intent.endpoint_layer(
-                path.network, request.caller.arn, spec_bucket.name, spec_bucket.account_id,
-                request.action, request.key, request.list_prefix,
+                path.network,
+                request.caller.arn,
+                spec_bucket.name,
+                spec_bucket.account_id,
+                request.action,
+                request.key,
+                request.list_prefix,
             )
         return decision, expected
 
@@ -246,8 +330,14 @@ def _varies_anonymous(found: Constants) -> bool:
 
 def describe_request(request: Request, path: PathClass) -> str:
     caller = request.caller.arn or "anonymous"
-    where = f"key={request.key}" if request.key is not None else (
-        f"s3:prefix={request.list_prefix!r}" if request.list_prefix is not None else "bucket itself"
+    where = (
+        f"key={request.key}"
+        if request.key is not None
+        else (
+            f"s3:prefix={request.list_prefix!r}"
+            if request.list_prefix is not None
+            else "bucket itself"
+        )
     )
     return (
         f"{request.action} by {caller} on bucket {request.bucket} (account {request.bucket_account}), "
@@ -256,7 +346,15 @@ def describe_request(request: Request, path: PathClass) -> str:
 
 
 def _deciding(decision: Decision) -> tuple[str, ...]:
-    return tuple(_statement_ref(layer, s) for layer, s in decision.deciding)
+    """The Terraform statements behind a decision (synthetic stand-ins, which have no span, omitted)."""
+    refs = tuple(_statement_ref(layer, s) for layer, s in decision.deciding if s.span is not None)
+    if refs:
+        return refs
+    if decision.allowed:
+        return (
+            "no statement in the Terraform denies it, and the caller's identity policy allows it",
+        )
+    return (decision.reason,)
 
 
 def _statement_ref(layer: str, statement: Statement) -> str:
@@ -266,8 +364,14 @@ def _statement_ref(layer: str, statement: Statement) -> str:
 
 
 def _group_key(m: _Mismatch, code: str) -> tuple[object, ...]:
-    key_class = "object" if m.target.key is not None else "bucket"
-    return (code, m.layer if code == "XF503" else "", m.caller.label, m.path.label, m.bucket_label, key_class, m.secure_transport)
+    return (
+        code,
+        m.layer if code == "XF503" else "",
+        m.caller.label,
+        m.path.label,
+        m.bucket_label,
+        m.secure_transport,
+    )
 
 
 def _message(code: str, m: _Mismatch, actions: list[str]) -> str:
@@ -291,15 +395,33 @@ def verify(spec: Spec, tree: TfTree) -> Report:
     perimeter = read_perimeter(tree)
     verifier = _Verifier(spec, perimeter)
     refusals = list(perimeter.refusals) + list(verifier.topology.refusals)
-    refusals += [Diagnostic("XF404", problem) for problem in pattern_problems(verifier.all_constants)]
+    refusals += [
+        Diagnostic("XF404", problem) for problem in pattern_problems(verifier.all_constants)
+    ]
     findings = [Finding(d.code, d.message, "", (), d.span) for d in verifier.topology.findings]
     for bucket in spec.buckets:
         if bucket.name not in verifier.policies:
-            findings.append(Finding("XF505", f"bucket {bucket.name}: no aws_s3_bucket_policy in the Terraform", "", (), bucket.span))
+            findings.append(
+                Finding(
+                    "XF505",
+                    f"bucket {bucket.name}: no aws_s3_bucket_policy in the Terraform",
+                    "",
+                    (),
+                    bucket.span,
+                )
+            )
     known = {b.name for b in spec.buckets}
     for policy in perimeter.bucket_policies:
         if policy.bucket not in known:
-            findings.append(Finding("XF507", f"{policy.address} sets the policy of {policy.bucket}, which the spec does not declare", "", (), policy.span))
+            findings.append(
+                Finding(
+                    "XF507",
+                    f"{policy.address} sets the policy of {policy.bucket}, which the spec does not declare",
+                    "",
+                    (),
+                    policy.span,
+                )
+            )
     if refusals:
         return Report(tuple(findings), tuple(refusals), ASSUMPTIONS, 0)
     try:
@@ -338,7 +460,17 @@ def _exposure_findings(verifier: _Verifier) -> list[Finding]:
     out = []
     for m, decision, actions, code in groups.values():
         span = next((s.span for _, s in decision.deciding if s.span), None)
-        out.append(Finding(code, _message(code, m, sorted(actions)), describe_request(m.request, m.path), _deciding(decision), span))
+        if span is None and m.path.network is not None:
+            span = m.path.network.span
+        out.append(
+            Finding(
+                code,
+                _message(code, m, sorted(actions)),
+                describe_request(m.request, m.path),
+                _deciding(decision),
+                span,
+            )
+        )
     return sorted(out, key=lambda f: (f.code, f.message))
 
 
@@ -348,7 +480,9 @@ def _assertion_findings(verifier: _Verifier) -> list[Finding]:
     out = []
     for assertion in verifier.spec.assertions:
         result = explain_one(
-            verifier.spec, verifier.perimeter, verifier.topology,
+            verifier.spec,
+            verifier.perimeter,
+            verifier.topology,
             ExplainRequest(
                 principal=assertion.principal_arn,
                 network=assertion.network,

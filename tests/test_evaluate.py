@@ -6,7 +6,6 @@ named after what it proves; account 111111111111 owns bucket ``b``.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
@@ -28,7 +27,7 @@ from compiler.evaluate import (
     unsupported,
 )
 from compiler.globs import compile_arn_globs, compile_globs
-from compiler.policy import Condition, PolicyDocument, PolicyParseError, Statement, parse_policy
+from compiler.policy import PolicyDocument, PolicyParseError, parse_policy
 
 OWNER = "111111111111"
 OTHER = "222222222222"
@@ -57,7 +56,7 @@ def policy(*statements: dict[str, Any]) -> PolicyDocument:
 
 
 def stmt(effect: str = "Allow", **fields: Any) -> dict[str, Any]:
-    """A statement with defaults Principal "*", Action "s3:*", Resource the bucket and its objects."""
+    """A statement; defaults: Principal "*", Action "s3:*", Resource bucket b and its objects."""
     body: dict[str, Any] = {"Effect": effect, "Principal": "*"}
     if "NotAction" not in fields:
         body["Action"] = "s3:*"
@@ -118,13 +117,15 @@ def test_case01_negated_operator_on_missing_key_is_true_so_deny_applies() -> Non
 
 def test_case02_ifexists_on_missing_key_is_true_so_deny_applies() -> None:
     """StringNotEqualsIfExists: IfExists on a missing key is true, so the Deny still applies."""
-    bp = policy(stmt(), stmt("Deny", Condition={"StringNotEqualsIfExists": {"aws:SourceVpce": VPCE_A}}))
+    bp = policy(
+        stmt(), stmt("Deny", Condition={"StringNotEqualsIfExists": {"aws:SourceVpce": VPCE_A}})
+    )
     assert not allowed(request(ANONYMOUS), bp)
     assert allowed(request(ANONYMOUS, path=VIA_A), bp)
 
 
 def test_case03_allow_with_ifexists_is_public_because_missing_key_matches() -> None:
-    """Allow * if StringEqualsIfExists SourceVpce=A: the internet lacks the key, so anyone gets in."""
+    """Allow * if StringEqualsIfExists SourceVpce=A: the internet lacks the key: anyone gets in."""
     bp = policy(stmt(Condition={"StringEqualsIfExists": {"aws:SourceVpce": VPCE_A}}))
     assert allowed(request(ANONYMOUS), bp)
     assert not allowed(request(ANONYMOUS, path=VIA_FOREIGN), bp)
@@ -140,7 +141,9 @@ def test_case04_forallvalues_on_missing_key_is_true_so_allow_applies() -> None:
 
 def test_case05_foranyvalue_on_missing_key_is_false_so_deny_does_not_apply() -> None:
     """ForAnyValue over an empty set is false: the Deny does not apply on the internet."""
-    bp = policy(stmt(), stmt("Deny", Condition={"ForAnyValue:StringNotEquals": {"aws:SourceVpce": VPCE_A}}))
+    bp = policy(
+        stmt(), stmt("Deny", Condition={"ForAnyValue:StringNotEquals": {"aws:SourceVpce": VPCE_A}})
+    )
     assert allowed(request(ANONYMOUS), bp)
     assert not allowed(request(ANONYMOUS, path=VIA_FOREIGN), bp)
 
@@ -177,7 +180,9 @@ def test_case09_default_endpoint_policy_lets_data_out_to_an_attacker_bucket() ->
     exfil = request(APP_ROLE, "s3:PutObject", "evil/x", VIA_A, "evil", ATTACKER)
     assert allowed(exfil, ALLOW_EVERYONE_POLICY, identity="allow-all")
     restricted = policy(stmt(Action="s3:*"))
-    assert not allowed(exfil, ALLOW_EVERYONE_POLICY, identity="allow-all", endpoint_policy=restricted)
+    assert not allowed(
+        exfil, ALLOW_EVERYONE_POLICY, identity="allow-all", endpoint_policy=restricted
+    )
     own = request(APP_ROLE, "s3:PutObject", "x", VIA_A)
     assert allowed(own, None, identity="allow-all", endpoint_policy=restricted)
 
@@ -413,7 +418,9 @@ def test_missing_and_present_key_rules_per_operator(base: str, variant: str) -> 
         (["true", "false"], VIA_A, True),
     ],
 )
-def test_null_true_means_absent_false_means_present(value: Any, path: NetworkPath, expected: bool) -> None:
+def test_null_true_means_absent_false_means_present(
+    value: Any, path: NetworkPath, expected: bool
+) -> None:
     bp = policy(stmt(Condition={"Null": {"aws:SourceVpce": value}}))
     assert statement_matches(bp.statements[0], request(ANONYMOUS, path=path), "bucket") is expected
 
@@ -482,7 +489,7 @@ def test_s3_prefix_is_absent_when_the_request_has_none() -> None:
     assert not allowed(request(ANONYMOUS, "s3:ListBucket", None), bp)
 
 
-# --- ARN and IP operators --------------------------------------------------------------------------
+# --- ARN and IP operators ----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("operator", ["ArnLike", "ArnEquals"])
@@ -501,7 +508,9 @@ def test_s3_prefix_is_absent_when_the_request_has_none() -> None:
         ("arn:aws:iam::*:root", "arn:aws:iam::root", False),
     ],
 )
-def test_arn_operators_match_per_segment(operator: str, pattern: str, value: str, expected: bool) -> None:
+def test_arn_operators_match_per_segment(
+    operator: str, pattern: str, value: str, expected: bool
+) -> None:
     """ArnLike compares the six colon-separated segments one by one, with globs that stay inside
     a segment; ArnEquals behaves exactly like ArnLike (IAM documents them together)."""
     bp = policy(stmt(Condition={operator: {"aws:SourceArn": pattern}}))
@@ -668,10 +677,13 @@ def test_anonymous_requests_lack_principal_is_aws_service() -> None:
     """IAM: aws:PrincipalIsAWSService is present for signed requests only; anonymous ones lack it,
     so the usual `BoolIfExists ... false` exemption guard still applies to them."""
     guard = {"StringNotEqualsIfExists": {"aws:SourceVpce": VPCE_A}}
-    strict = policy(stmt(), stmt("Deny", Condition={**guard, "Bool": {"aws:PrincipalIsAWSService": "false"}}))
+    strict = policy(
+        stmt(), stmt("Deny", Condition={**guard, "Bool": {"aws:PrincipalIsAWSService": "false"}})
+    )
     assert allowed(request(ANONYMOUS), strict)
     loose = policy(
-        stmt(), stmt("Deny", Condition={**guard, "BoolIfExists": {"aws:PrincipalIsAWSService": "false"}})
+        stmt(),
+        stmt("Deny", Condition={**guard, "BoolIfExists": {"aws:PrincipalIsAWSService": "false"}}),
     )
     assert not allowed(request(ANONYMOUS), loose)
 
@@ -725,7 +737,9 @@ def test_undocumented_value_is_fine_when_other_conditions_decide() -> None:
         "StringNotEquals": {"aws:PrincipalAccount": OWNER},
         "BoolIfExists": {"aws:PrincipalIsAWSService": "false"},
     }
-    bp = policy(stmt(Principal={"Service": "cloudtrail.amazonaws.com"}), stmt("Deny", Condition=exempt))
+    bp = policy(
+        stmt(Principal={"Service": "cloudtrail.amazonaws.com"}), stmt("Deny", Condition=exempt)
+    )
     assert allowed(request(CLOUDTRAIL, "s3:PutObject"), bp)
     assert not allowed(request(OTHER_ROLE), bp, identity="allow-all")
 
@@ -762,7 +776,9 @@ def test_endpoint_policy_gates_but_never_grants() -> None:
 def test_endpoint_principal_arn_is_exact_and_star_includes_anonymous() -> None:
     ep = policy(stmt(Principal={"AWS": APP_ROLE.arn}))
     assert allowed(request(APP_ROLE, path=VIA_A), None, endpoint_policy=ep, identity="allow-all")
-    assert not allowed(request(OWNER_USER, path=VIA_A), None, endpoint_policy=ep, identity="allow-all")
+    assert not allowed(
+        request(OWNER_USER, path=VIA_A), None, endpoint_policy=ep, identity="allow-all"
+    )
     assert not allowed(request(ANONYMOUS, path=VIA_A), policy(stmt()), endpoint_policy=ep)
     assert allowed(request(ANONYMOUS, path=VIA_A), policy(stmt()), endpoint_policy=policy(stmt()))
 
@@ -790,7 +806,9 @@ def test_evaluate_rejects_an_endpoint_policy_that_does_not_fit_the_path() -> Non
     with pytest.raises(ValueError, match="endpoint"):
         evaluate(request(path=VIA_A), bucket_policy=None, endpoint_policy=None)
     with pytest.raises(ValueError, match="endpoint"):
-        evaluate(request(path=INTERNET), bucket_policy=None, endpoint_policy=DEFAULT_ENDPOINT_POLICY)
+        evaluate(
+            request(path=INTERNET), bucket_policy=None, endpoint_policy=DEFAULT_ENDPOINT_POLICY
+        )
 
 
 # --- RestrictPublicBuckets and is_public ---------------------------------------------------------
@@ -836,7 +854,9 @@ def _cond(operator: str, key: str, value: Any) -> dict[str, Any]:
         (stmt("Deny"), False),  # only Allow statements can make a policy public
     ],
 )
-def test_is_public_follows_s3_and_counts_doubt_as_public(statement: dict[str, Any], public: bool) -> None:
+def test_is_public_follows_s3_and_counts_doubt_as_public(
+    statement: dict[str, Any], public: bool
+) -> None:
     assert is_public(policy(statement)) is public
 
 
@@ -844,3 +864,492 @@ def test_is_public_needs_every_allow_to_be_fixed() -> None:
     fixed = stmt(Principal={"AWS": OTHER})
     assert not is_public(policy(fixed, fixed))
     assert is_public(policy(fixed, stmt(Action="s3:GetObject")))
+
+
+# --- unsupported(): every construct outside the model is reported, and evaluate refuses it ------
+
+UNSUPPORTED_STATEMENTS: list[tuple[str, str, dict[str, Any], str]] = [
+    ("no-principal-bucket", "bucket", {"Principal": None}, "no Principal"),
+    ("no-principal-endpoint", "endpoint", {"Principal": None}, "no Principal"),
+    (
+        "federated",
+        "bucket",
+        {"Principal": {"Federated": "cognito-identity.amazonaws.com"}},
+        "Federated",
+    ),
+    (
+        "canonical-user",
+        "bucket",
+        {"Principal": {"CanonicalUser": "79a59df900b949e55d96a1e6"}},
+        "CanonicalUser",
+    ),
+    (
+        "assumed-role",
+        "bucket",
+        {"Principal": {"AWS": f"arn:aws:sts::{OWNER}:assumed-role/app/s"}},
+        "role-session",
+    ),
+    (
+        "partial-wildcard",
+        "bucket",
+        {"Principal": {"AWS": f"arn:aws:iam::{OWNER}:role/*"}},
+        "AWS principal",
+    ),
+    ("group", "bucket", {"Principal": {"AWS": f"arn:aws:iam::{OWNER}:group/g"}}, "AWS principal"),
+    (
+        "other-partition",
+        "bucket",
+        {"Principal": {"AWS": f"arn:aws-cn:iam::{OWNER}:root"}},
+        "AWS principal",
+    ),
+    ("service-on-endpoint", "endpoint", {"Principal": {"Service": "s3.amazonaws.com"}}, "Service"),
+    (
+        "service-wildcard",
+        "bucket",
+        {"Principal": {"Service": "*.amazonaws.com"}},
+        "service principal",
+    ),
+    (
+        "org-id-key",
+        "bucket",
+        {"Condition": _cond("StringEquals", "aws:PrincipalOrgID", "o-1")},
+        "key",
+    ),
+    ("vpc-arn-key", "bucket", {"Condition": _cond("StringEquals", "aws:SourceVpcArn", "x")}, "key"),
+    ("numeric", "bucket", {"Condition": _cond("NumericLessThan", "s3:max-keys", "10")}, "operator"),
+    (
+        "date",
+        "bucket",
+        {"Condition": _cond("DateGreaterThan", "aws:CurrentTime", "2020")},
+        "operator",
+    ),
+    ("binary", "bucket", {"Condition": _cond("BinaryEquals", "s3:prefix", "QUJD")}, "operator"),
+    ("misspelt", "bucket", {"Condition": _cond("StringEqual", "s3:prefix", "a")}, "operator"),
+    ("lowercase-op", "bucket", {"Condition": _cond("stringequals", "s3:prefix", "a")}, "operator"),
+    ("null-ifexists", "bucket", {"Condition": _cond("NullIfExists", "s3:prefix", "true")}, "Null"),
+    ("set-null", "bucket", {"Condition": _cond("ForAnyValue:Null", "s3:prefix", "true")}, "Null"),
+    (
+        "set-ifexists",
+        "bucket",
+        {"Condition": _cond("ForAnyValue:StringEqualsIfExists", "s3:prefix", "a")},
+        "set qualifier",
+    ),
+    (
+        "variable",
+        "bucket",
+        {"Condition": _cond("StringLike", "s3:prefix", "${aws:username}/*")},
+        "variable",
+    ),
+    (
+        "vpce-wildcard",
+        "bucket",
+        {"Condition": _cond("StringLike", "aws:SourceVpce", "vpce-0*")},
+        "wildcard",
+    ),
+    (
+        "vpc-wildcard",
+        "bucket",
+        {"Condition": _cond("StringNotLike", "aws:SourceVpc", "vpc-?")},
+        "wildcard",
+    ),
+    (
+        "account-star",
+        "bucket",
+        {"Condition": _cond("StringEquals", "aws:PrincipalAccount", "*")},
+        "wildcard",
+    ),
+    (
+        "resource-account",
+        "bucket",
+        {"Condition": _cond("StringLike", "aws:ResourceAccount", "1*")},
+        "wildcard",
+    ),
+    (
+        "source-account",
+        "bucket",
+        {"Condition": _cond("StringLike", "aws:SourceAccount", "1*")},
+        "wildcard",
+    ),
+    ("bad-bool", "bucket", {"Condition": _cond("Bool", "aws:SecureTransport", "yes")}, "Bool"),
+    ("bad-null", "bucket", {"Condition": _cond("Null", "aws:SourceVpce", "maybe")}, "Null"),
+    (
+        "bad-cidr",
+        "bucket",
+        {"Condition": _cond("IpAddress", "aws:SourceIp", "10.0.0.0/33")},
+        "CIDR",
+    ),
+    ("short-arn", "bucket", {"Condition": _cond("ArnLike", "aws:SourceArn", "arn:aws:s3")}, "six"),
+    (
+        "arn-on-string",
+        "bucket",
+        {"Condition": _cond("ArnEquals", "aws:SourceVpce", VPCE_A)},
+        "type",
+    ),
+    ("bool-on-string", "bucket", {"Condition": _cond("Bool", "s3:prefix", "true")}, "type"),
+    (
+        "ip-on-string",
+        "bucket",
+        {"Condition": _cond("IpAddress", "aws:SourceVpce", "10.0.0.0/8")},
+        "type",
+    ),
+    (
+        "string-on-ip",
+        "bucket",
+        {"Condition": _cond("StringEquals", "aws:SourceIp", "10.0.0.1")},
+        "type",
+    ),
+    (
+        "string-on-bool",
+        "bucket",
+        {"Condition": _cond("StringEquals", "aws:SecureTransport", "true")},
+        "type",
+    ),
+    ("sqs-resource", "bucket", {"Resource": f"arn:aws:sqs:us-east-1:{OWNER}:q"}, "resource"),
+    ("cn-resource", "bucket", {"Resource": "arn:aws-cn:s3:::b"}, "resource"),
+    ("wild-partition", "endpoint", {"Resource": "arn:*:s3:::b"}, "resource"),
+    ("resource-variable", "bucket", {"Resource": "arn:aws:s3:::b/${aws:userid}"}, "variable"),
+    ("action-no-colon", "bucket", {"Action": "s3*"}, "action"),
+    ("action-wild-service", "bucket", {"Action": "*:GetObject"}, "action"),
+    ("notaction-variable", "bucket", {"NotAction": "s3:${x}"}, "action"),
+]
+
+
+@pytest.mark.parametrize(
+    ("layer", "fields", "fragment"),
+    [
+        pytest.param(layer, fields, fragment, id=name)
+        for name, layer, fields, fragment in UNSUPPORTED_STATEMENTS
+    ],
+)
+def test_unsupported_construct_is_reported_and_refused(
+    layer: str, fields: dict[str, Any], fragment: str
+) -> None:
+    """Each construct outside the model yields an entry naming its statement, and evaluate() raises
+    rather than guessing (a guess could turn a deny into an allow or the reverse)."""
+    doc = policy(stmt(**fields))
+    assert layer in ("bucket", "endpoint")
+    found = unsupported(doc, "bucket" if layer == "bucket" else "endpoint")
+    assert found, "expected a problem"
+    assert all(s is doc.statements[0] for s, _ in found)
+    assert any(fragment in message for _, message in found), found
+    if layer == "bucket":
+        with pytest.raises(UnsupportedPolicyError):
+            decide(request(APP_ROLE), doc, identity="allow-all")
+    else:
+        with pytest.raises(UnsupportedPolicyError):
+            decide(request(APP_ROLE, path=VIA_A), None, endpoint_policy=doc, identity="allow-all")
+
+
+def test_unsupported_statement_is_refused_even_when_it_could_not_match() -> None:
+    bp = policy(
+        stmt(),
+        stmt(
+            "Deny", Action="s3:PutObject", Condition=_cond("DateLessThan", "aws:CurrentTime", "x")
+        ),
+    )
+    with pytest.raises(UnsupportedPolicyError) as raised:
+        decide(request(ANONYMOUS, "s3:GetObject"), bp)
+    assert raised.value.problems[0][0] is bp.statements[1]
+    with pytest.raises(UnsupportedPolicyError):
+        statement_matches(bp.statements[1], request(), "bucket")
+
+
+def test_old_version_is_reported_at_policy_level() -> None:
+    old = PolicyDocument(policy(stmt()).statements, version="2008-10-17")
+    assert unsupported(old, "endpoint") == (
+        (None, "policy Version '2008-10-17' is not modelled (only 2012-10-17)"),
+    )
+    with pytest.raises(UnsupportedPolicyError):
+        decide(request(ANONYMOUS), old)
+
+
+MODELLED = policy(
+    stmt(Principal={"AWS": [OWNER, OTHER_ROLE.arn, f"arn:aws:iam::{OTHER}:root", "*"]}),
+    stmt(
+        Principal={"Service": "cloudtrail.amazonaws.com"}, Action=["s3:PutObject", "s3:Get?bject"]
+    ),
+    stmt(
+        "Deny",
+        NotAction="s3:GetBucketPolicy",
+        NotResource="arn:aws:s3:::b/public/*",
+        Condition={
+            "StringNotEqualsIfExists": {"aws:SourceVpce": [VPCE_A], "aws:PrincipalAccount": OWNER},
+            "ForAnyValue:StringLike": {"s3:prefix": "home/*"},
+            "ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/admin-*"},
+            "BoolIfExists": {"aws:PrincipalIsAWSService": "false"},
+            "NotIpAddressIfExists": {
+                "aws:SourceIp": "203.0.113.0/24",
+                "aws:VpcSourceIp": "10.0.0.0/8",
+            },
+            "Null": {"aws:SourceArn": "true"},
+            "StringEqualsIgnoreCase": {"aws:PrincipalServiceName": "X.amazonaws.com"},
+            "ForAllValues:StringNotEquals": {"aws:SourceVpc": VPC_A, "aws:ResourceAccount": OWNER},
+        },
+    ),
+)
+
+
+def test_modelled_constructs_report_nothing() -> None:
+    assert unsupported(MODELLED, "bucket") == ()
+    endpoint = policy(stmt(Principal={"AWS": [OWNER, APP_ROLE.arn]}, Resource="*", Action="*"))
+    assert unsupported(endpoint, "endpoint") == ()
+    assert unsupported(DEFAULT_ENDPOINT_POLICY, "endpoint") == ()
+    assert unsupported(ALLOW_EVERYONE_POLICY, "bucket") == ()
+
+
+# --- request model validation -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: Caller(f"arn:aws:iam::{OWNER}:role/app", OTHER),  # ARN of another account
+        lambda: Caller(f"arn:aws:sts::{OWNER}:assumed-role/app/s", OWNER),  # sessions are the role
+        lambda: Caller(None, OWNER),
+        lambda: Caller(f"arn:aws:iam::{OWNER}:root", OWNER, anonymous_account_key=True),
+        lambda: Caller(None, None, service="cloudtrail.amazonaws.com", anonymous_account_key=True),
+        lambda: NetworkPath(
+            vpce=VPCE_A, source_ip="203.0.113.1"
+        ),  # SourceIp is absent on endpoints
+        lambda: NetworkPath(vpc=VPC_A),
+        lambda: request(bucket_account="111"),
+        lambda: request(bucket="b/k"),
+    ],
+)
+def test_inconsistent_requests_are_rejected(build: Any) -> None:
+    with pytest.raises(ValueError):
+        build()
+
+
+def test_caller_helpers_and_resource_arn() -> None:
+    assert OWNER_ROOT.is_root and not APP_ROLE.is_root
+    assert ANONYMOUS.is_anonymous and not CLOUDTRAIL.is_anonymous and CLOUDTRAIL.is_service
+    assert request(key=None).resource_arn == "arn:aws:s3:::b"
+    assert request(key="a/b").resource_arn == "arn:aws:s3:::b/a/b"
+    assert VIA_A.via_endpoint and not INTERNET.via_endpoint
+
+
+# --- glob matching against a naive reference ---------------------------------------------------
+
+
+def _naive_glob(pattern: str, text: str) -> bool:
+    if not pattern:
+        return not text
+    head = pattern[0]
+    if head == "*":
+        return any(_naive_glob(pattern[1:], text[i:]) for i in range(len(text) + 1))
+    if not text:
+        return False
+    return (head == "?" or head == text[0]) and _naive_glob(pattern[1:], text[1:])
+
+
+def _naive_arn(pattern: str, text: str) -> bool:
+    patterns, texts = pattern.split(":", 5), text.split(":", 5)
+    if len(patterns) != 6 or len(texts) != 6:
+        return False
+    if any(":" in t for t in texts[:5]):
+        return False
+    return all(_naive_glob(p, t) for p, t in zip(patterns, texts, strict=True))
+
+
+GLOB_TEXT = st.text(alphabet="ab:/*?.\n", max_size=10)
+PLAIN_TEXT = st.text(alphabet="ab:/.\nB", max_size=12)
+
+
+@given(GLOB_TEXT, PLAIN_TEXT)
+def test_glob_regex_equals_naive_matcher(pattern: str, text: str) -> None:
+    assert (compile_globs((pattern,)).fullmatch(text) is not None) == _naive_glob(pattern, text)
+
+
+@given(st.lists(GLOB_TEXT, min_size=1, max_size=3), PLAIN_TEXT)
+def test_combined_globs_match_if_any_glob_does(patterns: list[str], text: str) -> None:
+    expected = any(_naive_glob(p, text) for p in patterns)
+    assert (compile_globs(tuple(patterns)).fullmatch(text) is not None) == expected
+
+
+@given(
+    st.lists(st.text(alphabet="ab*?", max_size=3), min_size=6, max_size=6),
+    st.lists(PLAIN_TEXT, min_size=1, max_size=8),
+)
+def test_arn_regex_equals_naive_per_segment_matcher(segments: list[str], parts: list[str]) -> None:
+    pattern = ":".join(segments)
+    text = ":".join(parts)
+    assert (compile_arn_globs((pattern,)).fullmatch(text) is not None) == _naive_arn(pattern, text)
+
+
+def test_glob_matching_does_not_backtrack_exponentially() -> None:
+    regex = compile_globs(("*a*a*a*a*a*a*a*a*a*a*a*a*b",))
+    assert regex.fullmatch("a" * 5000) is None  # would take ages with naive ".*" backtracking
+
+
+def test_action_globs_fold_case_but_resource_globs_do_not() -> None:
+    assert compile_globs(("S3:Get*",), True).fullmatch("s3:getobject")
+    assert not compile_globs(("arn:aws:s3:::B/*",)).fullmatch("arn:aws:s3:::b/x")
+
+
+# --- properties --------------------------------------------------------------------------------
+
+PRINCIPALS = st.sampled_from(
+    [
+        "*",
+        {"AWS": "*"},
+        {"AWS": OWNER},
+        {"AWS": f"arn:aws:iam::{OTHER}:root"},
+        {"AWS": APP_ROLE.arn},
+        {"AWS": [OWNER_USER.arn, OTHER_ROLE.arn]},
+        {"Service": "cloudtrail.amazonaws.com"},
+    ]
+)
+ACTIONS = st.sampled_from(
+    ["s3:*", "s3:Get*", "s3:PutObject", "*", ["s3:ListBucket", "s3:PutBucketPolicy"]]
+)
+RESOURCES = st.sampled_from(
+    ["*", "arn:aws:s3:::b", "arn:aws:s3:::b/*", "arn:aws:s3:::b/p/*", "arn:aws:s3:::e*"]
+)
+CONDITIONS = st.sampled_from(
+    [
+        None,
+        _cond("StringEquals", "aws:SourceVpce", VPCE_A),
+        _cond("StringNotEquals", "aws:SourceVpce", VPCE_A),
+        _cond("StringNotEqualsIfExists", "aws:SourceVpc", VPC_A),
+        _cond("ForAnyValue:StringEquals", "aws:SourceVpce", VPCE_A),
+        _cond("ForAllValues:StringEquals", "aws:SourceVpce", VPCE_A),
+        _cond("Null", "aws:SourceIp", "false"),
+        _cond("NotIpAddress", "aws:SourceIp", "203.0.113.0/24"),
+        _cond("Bool", "aws:SecureTransport", "false"),
+        _cond("StringEquals", "aws:PrincipalAccount", OWNER),
+        _cond("StringNotEquals", "aws:ResourceAccount", OWNER),
+        _cond("ArnLike", "aws:PrincipalArn", "arn:aws:iam::*:role/*"),
+        _cond("StringLike", "s3:prefix", "p/*"),
+    ]
+)
+
+
+@st.composite
+def statements(draw: st.DrawFn, effect: str | None = None) -> dict[str, Any]:
+    return stmt(
+        effect or draw(st.sampled_from(["Allow", "Deny"])),
+        Principal=draw(PRINCIPALS),
+        Action=draw(ACTIONS),
+        Resource=draw(RESOURCES),
+        Condition=draw(CONDITIONS),
+    )
+
+
+@st.composite
+def requests(draw: st.DrawFn) -> Request:
+    caller = draw(
+        st.sampled_from(
+            [
+                APP_ROLE,
+                OWNER_ROOT,
+                OWNER_USER,
+                OTHER_ROLE,
+                OTHER_ROOT,
+                ANONYMOUS,
+                ANONYMOUS_WITH_KEY,
+                CLOUDTRAIL,
+            ]
+        )
+    )
+    action = draw(
+        st.sampled_from(["s3:GetObject", "s3:PutObject", "s3:ListBucket", "s3:PutBucketPolicy"])
+    )
+    on_bucket = action in ("s3:ListBucket", "s3:PutBucketPolicy")
+    key = None if on_bucket else draw(st.sampled_from(["k", "p/x", "P/x"]))
+    bucket, account = draw(st.sampled_from([("b", OWNER), ("evil", ATTACKER)]))
+    path = draw(
+        st.sampled_from([VIA_A, VIA_FOREIGN, INTERNET, NetworkPath(source_ip="198.51.100.1")])
+    )
+    prefix = draw(st.sampled_from([None, "p/", "q/"])) if action == "s3:ListBucket" else None
+    tls = draw(st.booleans())
+    return Request(
+        caller, action, bucket, account, key, list_prefix=prefix, path=path, secure_transport=tls
+    )
+
+
+def _try(
+    req: Request, bp: PolicyDocument | None, ep: PolicyDocument | None, **kw: Any
+) -> bool | None:
+    try:
+        return evaluate(
+            req, bucket_policy=bp, endpoint_policy=ep if req.path.via_endpoint else None, **kw
+        ).allowed
+    except UnsupportedPolicyError:
+        return None  # undocumented values: the property says nothing about refused requests
+
+
+SETTINGS = settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+
+
+@SETTINGS
+@given(
+    st.lists(statements(), min_size=1, max_size=4),
+    st.lists(statements(), min_size=1, max_size=3),
+    statements("Deny"),
+    requests(),
+    st.sampled_from(["allow-all", "none"]),
+    st.booleans(),
+    st.booleans(),
+)
+def test_adding_a_deny_never_turns_a_deny_into_an_allow(
+    bucket: list[dict[str, Any]],
+    endpoint: list[dict[str, Any]],
+    extra: dict[str, Any],
+    req: Request,
+    identity: Identity,
+    rpb: bool,
+    to_endpoint: bool,
+) -> None:
+    bp, ep = policy(*bucket), policy(*endpoint)
+    before = _try(req, bp, ep, identity=identity, restrict_public_buckets=rpb)
+    wider_bp = bp if to_endpoint else policy(*bucket, extra)
+    wider_ep = policy(*endpoint, extra) if to_endpoint else ep
+    after = _try(req, wider_bp, wider_ep, identity=identity, restrict_public_buckets=rpb)
+    if before is False and after is not None:
+        assert after is False
+
+
+@SETTINGS
+@given(
+    st.lists(statements(), min_size=1, max_size=4),
+    statements("Allow"),
+    requests(),
+    st.sampled_from(["allow-all", "none"]),
+)
+def test_without_restrict_public_buckets_adding_an_allow_never_removes_access(
+    bucket: list[dict[str, Any]], extra: dict[str, Any], req: Request, identity: Identity
+) -> None:
+    before = _try(req, policy(*bucket), DEFAULT_ENDPOINT_POLICY, identity=identity)
+    after = _try(req, policy(*bucket, extra), DEFAULT_ENDPOINT_POLICY, identity=identity)
+    if before is True and after is not None:
+        assert after is True
+
+
+@SETTINGS
+@given(st.lists(statements("Allow"), min_size=1, max_size=4), requests(), st.booleans())
+def test_allow_only_bucket_policy_never_restricts_same_account_callers(
+    bucket: list[dict[str, Any]], req: Request, rpb: bool
+) -> None:
+    if req.caller.account != req.bucket_account:
+        return
+    assert _try(
+        req,
+        policy(*bucket),
+        DEFAULT_ENDPOINT_POLICY,
+        identity="allow-all",
+        restrict_public_buckets=rpb,
+    )
+
+
+@SETTINGS
+@given(st.lists(statements(), min_size=1, max_size=4), requests())
+def test_restrict_public_buckets_never_widens_access(
+    bucket: list[dict[str, Any]], req: Request
+) -> None:
+    bp = policy(*bucket)
+    with_rpb = _try(
+        req, bp, DEFAULT_ENDPOINT_POLICY, identity="allow-all", restrict_public_buckets=True
+    )
+    if with_rpb:
+        assert _try(req, bp, DEFAULT_ENDPOINT_POLICY, identity="allow-all") is True

@@ -563,10 +563,12 @@ _JSON = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(
     label=_TEXT,
-    statements=st.lists(st.dictionaries(_TEXT | st.sampled_from(["Sid", "Effect"]), _JSON)),
+    statements=st.lists(
+        st.dictionaries(_TEXT | st.sampled_from(["Sid", "Effect"]), _JSON, max_size=4), max_size=3
+    ),
     extra=st.dictionaries(_TEXT, _JSON, max_size=3),
 )
 def test_rendered_policies_read_back(
