@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import model, output, plan, render, schema, source
-from .errors import XflowError
+from . import limits, model, output, plan, render, schema, source
+from .errors import Diagnostic, XflowError
 from .output import Change, WriteBack
 
 
@@ -16,6 +16,7 @@ class CompileResult:
     files: dict[str, str]  # relative path -> text, everything the spec produces
     changes: tuple[Change, ...]  # what differs from (or was written to) the output root
     diff: str = ""  # unified diff, for WriteBack.DIFF
+    warnings: tuple[Diagnostic, ...] = ()
 
 
 def default_output(spec_path: Path) -> Path:
@@ -33,6 +34,7 @@ def load_spec(spec_path: Path, display: str | None = None) -> model.Spec:
 def generate(spec: model.Spec, spec_name: str) -> tuple[plan.Plan, dict[str, str]]:
     """Plan and render a spec's Terraform in memory."""
     planned = plan.build(spec, spec_name)
+    limits.check(planned)
     return planned, render.render(planned)
 
 
@@ -55,10 +57,11 @@ def compile_spec(
         from .selfcheck import check_generated
 
         check_generated(spec, planned, files)
+    warnings = tuple(model.warnings(spec))
     if writeback is WriteBack.WRITE:
-        return CompileResult(root, files, tuple(output.write(root, files)))
+        return CompileResult(root, files, tuple(output.write(root, files)), warnings=warnings)
     diff = output.unified_diff(root, files) if writeback is WriteBack.DIFF else ""
-    return CompileResult(root, files, tuple(output.changes(root, files)), diff)
+    return CompileResult(root, files, tuple(output.changes(root, files)), diff, warnings)
 
 
 __all__ = [

@@ -55,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
 def _compile(args: argparse.Namespace) -> int:
     writeback = WriteBack.CHECK if args.check else WriteBack.DIFF if args.diff else WriteBack.WRITE
     result = compile_spec(args.spec, args.output, writeback, self_check=not args.fast)
+    for warning in result.warnings:
+        print(warning.render(), file=sys.stderr)
     if writeback is WriteBack.WRITE:
         for change in result.changes:
             print(f"{change.kind:<6} {result.output_root / change.path}")

@@ -66,6 +66,7 @@ def _report_json(report: Report) -> dict[str, object]:
         ],
         "refusals": [diag(d) for d in report.refusals],
         "assumptions": list(report.assumptions),
+        "exceptions": list(report.exceptions),
         "requests_evaluated": report.requests_evaluated,
     }
 
@@ -83,6 +84,10 @@ def run_verify(args: argparse.Namespace) -> int:
         print(diagnostic.render())
     for finding in report.findings:
         print(finding.to_diagnostic().render())
+    if report.exceptions:
+        print("declared exceptions:")
+        for exception in report.exceptions:
+            print(f"  - {exception}")
     print("assumptions:")
     for assumption in report.assumptions:
         print(f"  - {assumption}")

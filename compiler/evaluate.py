@@ -210,7 +210,7 @@ def evaluate(
     most = decide(bucket.most(), endpoint.most() if endpoint else None)
     least = decide(bucket.least(), endpoint.least() if endpoint else None)
     if most.allowed == least.allowed:  # the undocumented values cannot change the answer
-        return least if least.allowed else most
+        return most
     maybe = [*bucket.maybe_denies, *(s for s, _ in bucket.maybe_allows)]
     if endpoint is not None:
         maybe += [*endpoint.maybe_denies, *(s for s, _ in endpoint.maybe_allows)]

@@ -136,7 +136,7 @@ def compile_statement(statement: Statement, layer: Layer) -> CompiledStatement:
         nobody = Principals(False, frozenset(), frozenset(), frozenset(), frozenset())
         deny = statement.effect == "Deny"
         return CompiledStatement(deny, nobody, None, False, None, False, (), problems)
-    actions = None if "*" in statement.actions else compile_globs(statement.actions)
+    actions = None if "*" in statement.actions else compile_globs(statement.actions, True)
     resources = None if "*" in statement.resources else compile_globs(statement.resources)
     return CompiledStatement(
         deny=statement.effect == "Deny",

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .actions import S3Action, lookup, resolve_access
-from .errors import Diagnostic, Span, XflowError
+from .errors import Diagnostic, Severity, Span, XflowError
 from .regions import REGIONS
 from .source import Document
 
@@ -428,6 +428,26 @@ def _action_problem(item: str) -> str:
         f"{action.name} does not act on a bucket or its objects, so a flow cannot scope it; "
         "grant it with an identity policy instead"
     )
+
+
+def warnings(spec: Spec) -> list[Diagnostic]:
+    """Risks in a valid spec: buckets that nobody but the root user could manage."""
+    out = []
+    admin_accounts = {arn_account(arn) for arn in spec.admins}
+    for bucket in spec.buckets:
+        if bucket.account_id not in admin_accounts:
+            out.append(
+                Diagnostic(
+                    "XF220",
+                    f"bucket {bucket.name!r} has no admin in its account {bucket.account_id}: only "
+                    "that account's root user could still read or replace its policy "
+                    "(s3:GetBucketPolicy, s3:PutBucketPolicy, s3:DeleteBucketPolicy); everything "
+                    "outside the flows is denied to everyone else; add an admin to keep it manageable",
+                    bucket.span,
+                    Severity.WARNING,
+                )
+            )
+    return out
 
 
 def build(document: Document) -> Spec:

@@ -76,7 +76,7 @@ class Report:
     refusals: tuple[Diagnostic, ...]
     assumptions: tuple[str, ...]
     requests_evaluated: int
-    exposure: tuple[str, ...] = ()  # the intended exposure, one line per grant group
+    exceptions: tuple[str, ...] = ()  # declared break-glass exemptions, as intended exposure
 
     @property
     def exit_code(self) -> int:
@@ -429,7 +429,24 @@ def verify(spec: Spec, tree: TfTree) -> Report:
         findings += _assertion_findings(verifier)
     except UnsupportedPolicyError as error:
         refusals.append(Diagnostic("XF404", str(error)))
-    return Report(tuple(findings), tuple(refusals), ASSUMPTIONS, verifier.evaluated)
+    return Report(
+        tuple(findings), tuple(refusals), ASSUMPTIONS, verifier.evaluated, _exceptions(spec)
+    )
+
+
+def _exceptions(spec: Spec) -> tuple[str, ...]:
+    out = []
+    for arn in spec.admins:
+        account = arn.split(":")[4]
+        buckets = sorted(b.name for b in spec.buckets if b.account_id == account)
+        if buckets:
+            out.append(
+                f"admin {arn} may manage {', '.join(buckets)} from any network except xflow "
+                "endpoints (exempt from the bucket policies' Denies)"
+            )
+        else:
+            out.append(f"admin {arn} is in no bucket's account, so it can manage no bucket")
+    return tuple(out)
 
 
 def _exposure_findings(verifier: _Verifier) -> list[Finding]:
