@@ -17,10 +17,20 @@ Anything outside the model raises ``UnsupportedPolicyError``; nothing is guessed
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
-from .matching import FULL, NONE, Layer, Probe, compile_statement, match, statement_problems
+from .matching import (
+    FULL,
+    NONE,
+    CompiledStatement,
+    Layer,
+    applies,
+    compile_statement,
+    match,
+    statement_problems,
+    targets,
+)
 from .policy import PolicyDocument, Statement, parse_policy
 from .publicness import is_public
 from .request import Caller, NetworkPath, Request
@@ -70,6 +80,7 @@ ALLOW_EVERYONE_POLICY = parse_policy(
 _POLICY_ACTIONS = frozenset({"s3:getbucketpolicy", "s3:putbucketpolicy", "s3:deletebucketpolicy"})
 
 Problems = tuple[tuple[Statement | None, str], ...]
+_Target = tuple[str, str]  # lower-cased action, resource ARN
 
 
 class UnsupportedPolicyError(ValueError):
@@ -105,7 +116,7 @@ def statement_matches(statement: Statement, request: Request, layer: Layer) -> b
     compiled = compile_statement(statement, layer)
     if compiled.problems:
         raise UnsupportedPolicyError(tuple((statement, p) for p in compiled.problems))
-    strength, decided = match(compiled, Probe.of(request), layer)
+    strength, decided = match(compiled, request, layer)
     if not decided:
         raise UnsupportedPolicyError(((statement, _UNDECIDED),))
     return strength != NONE
@@ -140,30 +151,66 @@ class _Scan:
         return _Matches(self.sure.allows, self.sure.denies + self.maybe_denies)
 
 
+@dataclass(frozen=True, slots=True)
+class _CompiledPolicy:
+    statements: tuple[CompiledStatement, ...]  # aligned with the policy's statements
+    modelled: bool
+    public: bool
+    # (lower-cased action, resource ARN) -> indices of the statements whose targets match
+    # them; a memo, because a verifier asks about the same pair for many callers and paths.
+    targeted: dict[tuple[str, str], tuple[int, ...]] = field(default_factory=dict)
+
+    def targeting(self, action: str, resource: str) -> tuple[int, ...]:
+        key = (action, resource)
+        found = self.targeted.get(key)
+        if found is None:
+            if len(self.targeted) >= _MEMO_LIMIT:
+                self.targeted.clear()
+            found = tuple(i for i, c in enumerate(self.statements) if targets(c, action, resource))
+            self.targeted[key] = found
+        return found
+
+
+_MEMO_LIMIT = 8192
+
+
 @functools.lru_cache(maxsize=4096)
-def _compile_policy(policy: PolicyDocument, layer: Layer) -> Problems:
-    for statement in policy.statements:
-        compile_statement(statement, layer)
-    return unsupported(policy, layer)
+def _compile_policy(policy: PolicyDocument, layer: Layer) -> _CompiledPolicy:
+    statements = tuple(compile_statement(s, layer) for s in policy.statements)
+    return _CompiledPolicy(statements, not unsupported(policy, layer), is_public(policy))
 
 
-def _check(policy: PolicyDocument, layer: Layer) -> None:
-    problems = _compile_policy(policy, layer)
-    if problems:
-        raise UnsupportedPolicyError(problems)
+# Policies are immutable, so the hot path looks them up by identity (hashing a whole policy on
+# every request would dominate the cost); the entry keeps the policy alive, so ids stay unique.
+_BY_IDENTITY: dict[tuple[int, Layer], tuple[PolicyDocument, _CompiledPolicy]] = {}
+_BY_IDENTITY_LIMIT = 4096
 
 
-def _scan(policy: PolicyDocument | None, layer: Layer, probe: Probe) -> _Scan:
+def _compiled(policy: PolicyDocument, layer: Layer) -> _CompiledPolicy:
+    key = (id(policy), layer)
+    hit = _BY_IDENTITY.get(key)
+    if hit is not None and hit[0] is policy:
+        return hit[1]
+    compiled = _compile_policy(policy, layer)
+    if not compiled.modelled:  # report this policy's own statements (and spans), not a twin's
+        raise UnsupportedPolicyError(unsupported(policy, layer))
+    if len(_BY_IDENTITY) >= _BY_IDENTITY_LIMIT:
+        _BY_IDENTITY.clear()
+    _BY_IDENTITY[key] = (policy, compiled)
+    return compiled
+
+
+def _scan(policy: PolicyDocument | None, layer: Layer, request: Request, target: _Target) -> _Scan:
     if policy is None:
         return _Scan(_Matches((), ()), (), ())
-    _check(policy, layer)
     allows: list[tuple[Statement, int]] = []
     denies: list[Statement] = []
     maybe_allows: list[tuple[Statement, int]] = []
     maybe_denies: list[Statement] = []
-    for statement in policy.statements:
-        compiled = compile_statement(statement, layer)
-        strength, decided = match(compiled, probe, layer)
+    compiled_policy = _compiled(policy, layer)
+    for index in compiled_policy.targeting(*target):
+        statement, compiled = policy.statements[index], compiled_policy.statements[index]
+        strength, decided = applies(compiled, request, layer)
         if strength == NONE:
             continue
         if compiled.deny:
@@ -197,10 +244,16 @@ def evaluate(
     """
     if request.path.via_endpoint != (endpoint_policy is not None):
         raise ValueError("pass an endpoint policy exactly when the request uses an endpoint")
-    probe = Probe.of(request)
-    bucket = _scan(bucket_policy, "bucket", probe)
-    endpoint = _scan(endpoint_policy, "endpoint", probe) if endpoint_policy is not None else None
-    cancelled = restrict_public_buckets and bucket_policy is not None and is_public(bucket_policy)
+    target = (request.action.lower(), request.resource_arn)
+    bucket = _scan(bucket_policy, "bucket", request, target)
+    endpoint = None
+    if endpoint_policy is not None:
+        endpoint = _scan(endpoint_policy, "endpoint", request, target)
+    cancelled = (
+        restrict_public_buckets
+        and bucket_policy is not None
+        and _compiled(bucket_policy, "bucket").public
+    )
 
     def decide(b: _Matches, e: _Matches | None) -> Decision:
         return _decide(request, b, e, identity, cancelled)
@@ -210,7 +263,7 @@ def evaluate(
     most = decide(bucket.most(), endpoint.most() if endpoint else None)
     least = decide(bucket.least(), endpoint.least() if endpoint else None)
     if most.allowed == least.allowed:  # the undocumented values cannot change the answer
-        return most
+        return least if least.allowed else most
     maybe = [*bucket.maybe_denies, *(s for s, _ in bucket.maybe_allows)]
     if endpoint is not None:
         maybe += [*endpoint.maybe_denies, *(s for s, _ in endpoint.maybe_allows)]

@@ -49,6 +49,7 @@ from hcl2.rules.strings import (
     StringRule,
     TemplateStringRule,
 )
+from hcl2.rules.whitespace import NewLineOrCommentRule
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from .errors import Diagnostic, Severity, Span, XflowError
@@ -284,7 +285,7 @@ class _Reader:
     def source(self, node: LarkElement) -> str:
         """The node's text as written (the masking in _mask_escapes keeps offsets intact)."""
         assert isinstance(node, LarkRule), node
-        return self.text[node._meta.start_pos : node._meta.end_pos]
+        return self.text[node._meta.start_pos : _end_pos(node)]
 
     def body_blocks(self, body: BodyRule) -> tuple[Block, ...]:
         blocks: list[Block] = []
@@ -346,7 +347,7 @@ class _Reader:
             pass
         for rule_type, kind in _OPAQUE_KINDS:
             if isinstance(node, rule_type):
-                return Opaque(kind, self.source(node).rstrip("\r\n"))
+                return Opaque(kind, self.source(node).rstrip())
         return Opaque("expression", self.source(node))
 
     def jsonencode(self, call: FunctionCallRule) -> Value:
@@ -463,6 +464,23 @@ def _unwrap(node: LarkElement) -> LarkElement:
     while isinstance(node, ExprTermRule):
         node = node.expression
     return node
+
+
+def _end_pos(node: LarkRule) -> int:
+    """Where the node's text ends.
+
+    A rule's own end can run past its last child: a binary operation's span takes in the newline
+    or comment after it, even when discard_comments dropped that child. Tokens carry no position,
+    so a rule that ends with a token (a bracket, a quote) ends where its own span does.
+    """
+    for child in reversed(node.children):
+        if child is None or isinstance(child, NewLineOrCommentRule):
+            continue
+        if isinstance(child, LarkRule) and not child._meta.empty:
+            return _end_pos(child)
+        break
+    end: int = node._meta.end_pos
+    return end
 
 
 def _function_name(node: FunctionCallRule) -> str:

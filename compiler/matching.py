@@ -172,43 +172,43 @@ def principal_strength(principals: Principals, caller: Caller, layer: Layer) -> 
     return NONE
 
 
-@dataclass(frozen=True, slots=True)
-class Probe:
-    """A request prepared for matching: lower-cased action and the resource ARN, computed once."""
-
-    request: Request
-    action: str
-    resource: str
-
-    @classmethod
-    def of(cls, request: Request) -> Probe:
-        return cls(request, request.action.lower(), request.resource_arn)
-
-
 NO_MATCH: tuple[int, bool] = (NONE, True)
 
 
-def match(compiled: CompiledStatement, probe: Probe, layer: Layer) -> tuple[int, bool]:
-    """(strength, decided); ``decided`` is False when the answer rests on an undocumented value."""
+def targets(compiled: CompiledStatement, action: str, resource: str) -> bool:
+    """Action and resource match (``action`` lower-cased). Depends on nothing else, so callers
+    may memoise it per (action, resource)."""
     if compiled.problems:
         raise ValueError("statement is not modelled: " + "; ".join(compiled.problems))
-    if compiled.actions is not None:
-        if (compiled.actions.fullmatch(probe.action) is None) != compiled.not_actions:
-            return NO_MATCH
-    elif compiled.not_actions:
-        return NO_MATCH
-    if compiled.resources is not None:
-        if (compiled.resources.fullmatch(probe.resource) is None) != compiled.not_resources:
-            return NO_MATCH
-    elif compiled.not_resources:
-        return NO_MATCH
-    strength = principal_strength(compiled.principals, probe.request.caller, layer)
+    if compiled.actions is None:
+        if compiled.not_actions:
+            return False
+    elif (compiled.actions.fullmatch(action) is None) != compiled.not_actions:
+        return False
+    if compiled.resources is None:
+        return not compiled.not_resources
+    return (compiled.resources.fullmatch(resource) is None) == compiled.not_resources
+
+
+def applies(compiled: CompiledStatement, request: Request, layer: Layer) -> tuple[int, bool]:
+    """Principal and conditions: (strength, decided), for a statement whose targets match.
+
+    ``decided`` is False when the answer rests on a value AWS does not document; ``strength``
+    is then what the match would be if it held.
+    """
+    strength = principal_strength(compiled.principals, request.caller, layer)
     if strength == NONE:
         return NO_MATCH
     if not compiled.conditions:
         return (FULL, False) if strength is None else (strength, True)
-    request = probe.request
     holds = conditions_hold(compiled.conditions, lambda key: context_value(request, key))
     if holds is False:
         return NO_MATCH
     return (FULL if strength is None else strength), (holds is True and strength is not None)
+
+
+def match(compiled: CompiledStatement, request: Request, layer: Layer) -> tuple[int, bool]:
+    """Principal, action, resource and condition: (strength, decided) as in ``applies``."""
+    if not targets(compiled, request.action.lower(), request.resource_arn):
+        return NO_MATCH
+    return applies(compiled, request, layer)

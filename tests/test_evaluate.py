@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from compiler.errors import Span
 from compiler.evaluate import (
     ALLOW_EVERYONE_POLICY,
     DEFAULT_ENDPOINT_POLICY,
@@ -730,6 +731,10 @@ def test_undocumented_service_principal_account_is_refused_when_it_decides() -> 
         decide(request(CLOUDTRAIL, "s3:PutObject"), bp)
     with pytest.raises(UnsupportedPolicyError, match="does not document"):
         statement_matches(bp.statements[1], request(CLOUDTRAIL), "bucket")
+    deny_unlisted = stmt("Deny", Condition={"ArnNotLike": {"aws:PrincipalArn": APP_ROLE.arn}})
+    by_arn = policy(stmt(Principal={"Service": "cloudtrail.amazonaws.com"}), deny_unlisted)
+    with pytest.raises(UnsupportedPolicyError, match="does not document"):
+        decide(request(CLOUDTRAIL, "s3:PutObject"), by_arn)
 
 
 def test_undocumented_value_is_fine_when_other_conditions_decide() -> None:
@@ -742,6 +747,15 @@ def test_undocumented_value_is_fine_when_other_conditions_decide() -> None:
     )
     assert allowed(request(CLOUDTRAIL, "s3:PutObject"), bp)
     assert not allowed(request(OTHER_ROLE), bp, identity="allow-all")
+
+
+def test_undocumented_allow_is_not_reported_when_a_documented_allow_decides() -> None:
+    named = stmt(Principal={"Service": "cloudtrail.amazonaws.com"})
+    maybe = stmt(Condition={"StringEquals": {"aws:PrincipalAccount": OWNER}})
+    bp = policy(maybe, named)
+    decision = decide(request(CLOUDTRAIL, "s3:PutObject"), bp)
+    assert decision.allowed
+    assert decision.deciding == (("bucket", bp.statements[1]),)
 
 
 def test_undocumented_value_is_fine_when_the_answer_is_the_same_either_way() -> None:
@@ -1054,6 +1068,20 @@ def test_unsupported_statement_is_refused_even_when_it_could_not_match() -> None
         statement_matches(bp.statements[1], request(), "bucket")
 
 
+def test_refusal_names_the_statements_of_the_policy_passed_in() -> None:
+    """Equal policies share compiled state, but a refusal must carry the caller's own statements,
+    whose spans give the file:line to report."""
+    body = {"Version": "2012-10-17", "Statement": [stmt(Action="s3*")]}
+    first = parse_policy(body, span=Span("a.tf", 1, 1))
+    second = parse_policy(body, span=Span("b.tf", 9, 1))
+    for doc, file in ((first, "a.tf"), (second, "b.tf")):
+        with pytest.raises(UnsupportedPolicyError) as raised:
+            decide(request(), doc)
+        ((statement, _),) = raised.value.problems
+        assert statement is doc.statements[0]
+        assert statement.span is not None and statement.span.file == file
+
+
 def test_old_version_is_reported_at_policy_level() -> None:
     old = PolicyDocument(policy(stmt()).statements, version="2008-10-17")
     assert unsupported(old, "endpoint") == (
@@ -1156,7 +1184,11 @@ GLOB_TEXT = st.text(alphabet="ab:/*?.\n", max_size=10)
 PLAIN_TEXT = st.text(alphabet="ab:/.\nB", max_size=12)
 
 
+@settings(max_examples=1000)
 @given(GLOB_TEXT, PLAIN_TEXT)
+@example("*a*ab", "aab")  # a greedy middle segment would commit to the last "a" and fail
+@example("*ab*b", "abb")
+@example("a*?b", "axb")
 def test_glob_regex_equals_naive_matcher(pattern: str, text: str) -> None:
     assert (compile_globs((pattern,)).fullmatch(text) is not None) == _naive_glob(pattern, text)
 

@@ -129,6 +129,7 @@ resource "aws_vpc_endpoint" "listed" {
   tags            = { Name = "x" }
   count           = var.enabled ? 1 : 0
   policy          = file("policy.json")
+  auto_accept     = var.a == var.b # a trailing comment is not part of the expression
 }
 """
 
@@ -260,7 +261,7 @@ def test_one_line_jsonencode_equals_multi_line() -> None:
     assert isinstance(policy, JsonEncoded)
     assert policy.value == {
         "Version": "2012-10-17",
-        "Statement": [EXPECTED_REPORTS["Statement"][0]],  # type: ignore[index]
+        "Statement": [EXPECTED_REPORTS["Statement"][0]],
     }
     assert policy.statement_spans == (Span("one.tf", *_pos(ONE_LINE, "{ Sid")),)
 
@@ -318,6 +319,7 @@ def test_other_expressions_are_opaque_with_source_text() -> None:
     assert _value(listed, "tags") == Opaque("object", '{ Name = "x" }')
     assert _value(listed, "count") == Opaque("conditional", "var.enabled ? 1 : 0")
     assert _value(listed, "policy") == Opaque("function", 'file("policy.json")')
+    assert _value(listed, "auto_accept") == Opaque("operation", "var.a == var.b")
 
 
 def test_escaped_strings_decode_as_terraform_does() -> None:
@@ -442,7 +444,7 @@ def test_read_tree(tmp_path: Path) -> None:
     (tmp_path / "b" / "main.tf").write_text(ONE_LINE, encoding="utf-8")
     (tmp_path / "a.tf").write_text(GENERATED, encoding="utf-8")
     (tmp_path / "broken.tf").write_text('resource "a" "b" {\n  x = \n}\n', encoding="utf-8")
-    (tmp_path / "latin1.tf").write_bytes(b'# caf\xe9\n')
+    (tmp_path / "latin1.tf").write_bytes(b"# caf\xe9\n")
     (tmp_path / "x_override.tf").write_text('resource "a" "b" {\n}\n', encoding="utf-8")
     (tmp_path / "notes.txt").write_text("not terraform", encoding="utf-8")
     (tmp_path / ".terraform" / "modules").mkdir(parents=True)
