@@ -265,7 +265,9 @@ def build_org(flows: int, seed: int = 1, budget_fraction: float = 0.95) -> Org:
     seen: set[tuple[str, str, str, str | None]] = set()
     by_network: dict[str, list[Flow]] = {name: [] for name in networks}
     uncovered = set(buckets)
+    uncovered_order = sorted(uncovered)
     idle = set(principals)
+    idle_order = sorted(idle)
     attempts = 0
     max_attempts = flows * 200
     uniform = False
@@ -278,7 +280,7 @@ def build_org(flows: int, seed: int = 1, budget_fraction: float = 0.95) -> Org:
         if attempts == flows * 40:
             uniform = True  # the skewed draw is saturated: fill from the whole population
         if idle and rng.random() < PRINCIPAL_COVER:
-            p = principals[rng.choice(sorted(idle))]
+            p = principals[_pick(rng, idle_order, idle)]
         else:
             p = principals[rng.choice(principal_keys) if uniform else pzipf.sample()]
         if p.flows >= CAPS["flows_per_principal"]:
@@ -299,7 +301,7 @@ def build_org(flows: int, seed: int = 1, budget_fraction: float = 0.95) -> Org:
             if len(net.targets) >= CAPS["targets_per_network"]:
                 continue
             if uncovered and rng.random() < COVER:
-                b = buckets[rng.choice(sorted(uncovered))]
+                b = buckets[_pick(rng, uncovered_order, uncovered)]
             else:
                 b = buckets[rng.choice(bucket_order) if uniform else bzipf.sample()]
             if rng.random() < WHOLE_BUCKET_SHARE:
@@ -589,6 +591,17 @@ def _without_redundant(
             for other in groups[(g[0], g[1], g[2], g[3][0])]
         )
     }
+
+
+def _pick(rng: random.Random, order: list[str], pool: set[str]) -> str:
+    """A random member of ``pool``, drawn from ``order`` (its sorted list, pruned lazily)."""
+    while True:
+        index = rng.randrange(len(order))
+        item = order[index]
+        if item in pool:
+            return item
+        order[index] = order[-1]
+        order.pop()
 
 
 def _first_action(access: str | tuple[str, ...]) -> str:

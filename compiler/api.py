@@ -60,6 +60,7 @@ def compile_spec(
     warnings = tuple(model.warnings(spec))
     if writeback is WriteBack.WRITE:
         return CompileResult(root, files, tuple(output.write(root, files)), warnings=warnings)
+    output.check_layout(root, files)
     diff = output.unified_diff(root, files) if writeback is WriteBack.DIFF else ""
     return CompileResult(root, files, tuple(output.changes(root, files)), diff, warnings)
 

@@ -67,11 +67,10 @@ def _compile(args: argparse.Namespace) -> int:
     if writeback is WriteBack.DIFF:
         sys.stdout.write(result.diff)
     for change in result.changes:
-        print(
-            f"{'stale' if change.kind == 'update' else change.kind + 'd' if change.kind == 'delete' else 'missing'}: "
-            f"{result.output_root / change.path}",
-            file=sys.stderr,
-        )
+        state = {"update": "stale", "delete": "no longer generated", "create": "missing"}[
+            change.kind
+        ]
+        print(f"{state}: {result.output_root / change.path}", file=sys.stderr)
     if result.changes:
         print(
             f"xflow: {len(result.changes)} files out of date; run: xflow compile {args.spec}",

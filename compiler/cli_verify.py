@@ -109,7 +109,13 @@ def run_explain(args: argparse.Namespace) -> int:
     every = [p.policy for p in perimeter.bucket_policies] + [e.policy for e in perimeter.endpoints]
     topo = topology(spec, perimeter, constants(every).vpces)
     if args.requests is not None:
-        stream = sys.stdin if str(args.requests) == "-" else args.requests.open(encoding="utf-8")
+        try:
+            stream = (
+                sys.stdin if str(args.requests) == "-" else args.requests.open(encoding="utf-8")
+            )
+        except OSError as error:
+            print(f"xflow explain: cannot read {args.requests}: {error.strerror}", file=sys.stderr)
+            return EXIT_INVALID
         with stream:
             for result in explain_lines(spec, perimeter, topo, stream):
                 print(json.dumps(result, sort_keys=True))

@@ -123,8 +123,10 @@ def statement_matches(statement: Statement, request: Request, layer: Layer) -> b
 
 
 _UNDECIDED = (
-    "whether the statement applies depends on a value AWS does not document for this request "
-    "(a service principal's PrincipalArn or PrincipalAccount, or an ARN differing only in case)"
+    "whether the statement applies depends on a value not known for this request: one AWS does "
+    "not document (a service principal's PrincipalArn or PrincipalAccount; whether a principal "
+    "ARN differing only in case matches) or one the request leaves out (its SourceIp, SourceVpc "
+    "or VpcSourceIp)"
 )
 
 

@@ -71,12 +71,14 @@ def explain_one(
     if account is None:
         raise ExplainError(f"bucket {ask.bucket!r} is not in the spec: give its account too")
     action = lookup(ask.action)
-    action_name = action.name if action else ask.action
-    object_level = action is None or action.resource == "object"
+    if action is None:
+        raise ExplainError(f"unknown S3 action {ask.action!r}")
+    action_name = action.name
+    object_level = action.resource == "object"
     key = ask.key if object_level else None
     if object_level and key is None:
         key = "xflow-example-key"
-    list_prefix = ask.key if action is not None and action.prefix_key else None
+    list_prefix = ask.key if action.prefix_key else None
     path = _path(spec, topology, ask.network)
     policy: PolicyDocument | None
     if bucket_spec is not None and account == bucket_spec.account_id:

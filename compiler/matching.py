@@ -74,6 +74,9 @@ def _principal_problems(statement: Statement, layer: Layer) -> list[str]:
             continue
         if ref.kind == "AWS":
             problem = _aws_principal_problem(ref.value)
+            if problem is None and _account_deny_on_endpoint(statement, layer, ref.value):
+                problem = f"account principal {ref.value!r} in an endpoint Deny (AWS documents "
+                problem += "account principals on gateway endpoints only for grants)"
         elif ref.kind == "Service" and layer == "bucket":
             problem = None if _SERVICE.fullmatch(ref.value) else f"service principal {ref.value!r}"
         else:
@@ -81,6 +84,11 @@ def _principal_problems(statement: Statement, layer: Layer) -> list[str]:
         if problem:
             problems.append(f"{problem} is not modelled")
     return problems
+
+
+def _account_deny_on_endpoint(statement: Statement, layer: Layer, value: str) -> bool:
+    is_account = bool(_ACCOUNT.fullmatch(value) or _ROOT.fullmatch(value))
+    return layer == "endpoint" and statement.effect == "Deny" and is_account
 
 
 def _aws_principal_problem(value: str) -> str | None:

@@ -77,10 +77,24 @@ def unified_diff(root: Path, files: Mapping[str, str]) -> str:
     return "".join(chunks)
 
 
-def _refuse_foreign(root: Path, files: Mapping[str, str]) -> None:
+def check_layout(root: Path, files: Mapping[str, str]) -> None:
+    """Refuse (XF302) when a file stands where the output needs a directory."""
     problems = []
-    if root.exists() and not root.is_dir():
-        problems.append(Diagnostic("XF302", f"output path {root} exists and is not a directory"))
+    blocked: set[Path] = set()
+    for relative in files:
+        for parent in [*reversed((root / relative).parents)]:
+            if parent.exists() and not parent.is_dir() and parent not in blocked:
+                blocked.add(parent)
+                problems.append(
+                    Diagnostic("XF302", f"{parent} is a file, but xflow needs a directory there")
+                )
+    if problems:
+        raise XflowError(problems)
+
+
+def _refuse_foreign(root: Path, files: Mapping[str, str]) -> None:
+    check_layout(root, files)
+    problems = []
     for relative in files:
         target = root / relative
         if target.exists() and (not target.is_file() or not is_generated(target)):

@@ -23,7 +23,7 @@ from .policy import Condition, PolicyDocument, PrincipalRef, Statement
 _FIXING_KEYS = frozenset(
     {"aws:sourcearn", "aws:sourcevpc", "aws:sourcevpce", "aws:sourceowner", "aws:sourceaccount"}
 )
-_FIXING_OPERATORS = frozenset({"StringEquals", "StringLike", "ArnEquals", "ArnLike", "StringEqualsIfExists"})
+_FIXING_OPERATORS = frozenset({"StringEquals", "StringLike", "ArnEquals", "ArnLike"})
 
 
 @functools.lru_cache(maxsize=4096)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,7 +58,12 @@ class Caller:
 
 @dataclass(frozen=True, slots=True)
 class NetworkPath:
-    """Where the request comes from: through a VPC endpoint (``vpce`` set) or over the internet."""
+    """Where the request comes from: through a VPC endpoint (``vpce`` set) or over the internet.
+
+    Through an endpoint AWS always sets aws:SourceVpc and aws:VpcSourceIp, and on the internet
+    aws:SourceIp; a value left None there is unknown, so a policy that tests it makes evaluate
+    refuse (unless the answer is the same whatever the value).
+    """
 
     vpce: str | None = None
     vpc: str | None = None
@@ -69,6 +75,9 @@ class NetworkPath:
             raise ValueError("aws:SourceIp is absent on requests through a VPC endpoint")
         if self.vpce is None and (self.vpc is not None or self.vpc_source_ip is not None):
             raise ValueError("aws:SourceVpc and aws:VpcSourceIp exist only through a VPC endpoint")
+        for address in (self.source_ip, self.vpc_source_ip):
+            if address is not None:
+                ipaddress.ip_address(address)  # raises ValueError if malformed
 
     @property
     def via_endpoint(self) -> bool:
@@ -122,12 +131,18 @@ def _is_aws_service(request: Request) -> ContextValue:
     return "true" if request.caller.is_service else "false"
 
 
+def _on_path(value: str | None, present: bool) -> ContextValue:
+    if value is None and present:
+        return Unknown.VALUE
+    return value
+
+
 # Lower-cased key -> its value in a request; None = absent. Covers exactly conditions.KEY_TYPES.
 CONTEXT: dict[str, Callable[[Request], ContextValue]] = {
     "aws:sourcevpce": lambda r: r.path.vpce,
-    "aws:sourcevpc": lambda r: r.path.vpc,
-    "aws:vpcsourceip": lambda r: r.path.vpc_source_ip,
-    "aws:sourceip": lambda r: r.path.source_ip,
+    "aws:sourcevpc": lambda r: _on_path(r.path.vpc, r.path.via_endpoint),
+    "aws:vpcsourceip": lambda r: _on_path(r.path.vpc_source_ip, r.path.via_endpoint),
+    "aws:sourceip": lambda r: _on_path(r.path.source_ip, not r.path.via_endpoint),
     "aws:securetransport": lambda r: "true" if r.secure_transport else "false",
     "aws:principalarn": _principal_arn,
     "aws:principalaccount": _principal_account,

@@ -466,6 +466,17 @@ def test_explain_requests_file(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "error" in results[2] and "decision" not in results[2]
 
 
+def test_explain_with_a_missing_requests_file_is_bad_usage(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "absent.jsonl"
+    code, stdout, err = run(capsys, "explain", CROSS_ACCOUNT, "--requests", missing)
+    assert code == 2, err
+    assert stdout == ""
+    assert "absent.jsonl" in err
+    assert "Traceback" not in err and "internal error" not in err
+
+
 def test_explain_without_a_request_is_bad_usage(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "explain", CROSS_ACCOUNT, "--principal", APP_ROLE)
     assert code == 2

@@ -727,13 +727,13 @@ def test_undocumented_service_principal_account_is_refused_when_it_decides() -> 
     answer depends on it, evaluate refuses instead of guessing either way."""
     deny_outsiders = stmt("Deny", Condition={"StringNotEquals": {"aws:PrincipalAccount": OWNER}})
     bp = policy(stmt(Principal={"Service": "cloudtrail.amazonaws.com"}), deny_outsiders)
-    with pytest.raises(UnsupportedPolicyError, match="does not document"):
+    with pytest.raises(UnsupportedPolicyError, match="not known"):
         decide(request(CLOUDTRAIL, "s3:PutObject"), bp)
-    with pytest.raises(UnsupportedPolicyError, match="does not document"):
+    with pytest.raises(UnsupportedPolicyError, match="not known"):
         statement_matches(bp.statements[1], request(CLOUDTRAIL), "bucket")
     deny_unlisted = stmt("Deny", Condition={"ArnNotLike": {"aws:PrincipalArn": APP_ROLE.arn}})
     by_arn = policy(stmt(Principal={"Service": "cloudtrail.amazonaws.com"}), deny_unlisted)
-    with pytest.raises(UnsupportedPolicyError, match="does not document"):
+    with pytest.raises(UnsupportedPolicyError, match="not known"):
         decide(request(CLOUDTRAIL, "s3:PutObject"), by_arn)
 
 
@@ -768,6 +768,23 @@ def test_undocumented_value_is_fine_when_the_answer_is_the_same_either_way() -> 
     decision = decide(request(CLOUDTRAIL, "s3:PutObject"), sure_deny)
     assert not decision.allowed
     assert decision.deciding == (("bucket", sure_deny.statements[2]),)
+
+
+def test_network_values_left_out_of_the_request_are_unknown_not_absent() -> None:
+    """Through an endpoint SourceVpc and VpcSourceIp are always present, and on the internet
+    SourceIp is: a request that leaves them out must not be evaluated as if they were absent."""
+    by_vpc = policy(stmt(), stmt("Deny", Condition={"StringNotEquals": {"aws:SourceVpc": VPC_A}}))
+    bare = NetworkPath(vpce=VPCE_A)
+    with pytest.raises(UnsupportedPolicyError, match="not known"):
+        decide(request(ANONYMOUS, path=bare), by_vpc)
+    assert allowed(request(ANONYMOUS, path=VIA_A), by_vpc)
+    by_ip = policy(stmt(Condition={"IpAddress": {"aws:SourceIp": "198.51.100.0/24"}}))
+    with pytest.raises(UnsupportedPolicyError, match="not known"):
+        decide(request(ANONYMOUS, path=NetworkPath()), by_ip)
+    assert not allowed(request(ANONYMOUS, path=bare), by_ip)  # absent through an endpoint
+    by_private_ip = policy(stmt(Condition={"IpAddress": {"aws:VpcSourceIp": "10.0.0.0/8"}}))
+    with pytest.raises(UnsupportedPolicyError, match="not known"):
+        decide(request(ANONYMOUS, path=bare), by_private_ip)
 
 
 def test_principal_arn_differing_only_in_case_is_refused_when_it_decides() -> None:
@@ -917,6 +934,7 @@ UNSUPPORTED_STATEMENTS: list[tuple[str, str, dict[str, Any], str]] = [
         "AWS principal",
     ),
     ("service-on-endpoint", "endpoint", {"Principal": {"Service": "s3.amazonaws.com"}}, "Service"),
+    ("account-deny-on-endpoint", "endpoint", {"Effect": "Deny", "Principal": {"AWS": OWNER}}, "Deny"),
     (
         "service-wildcard",
         "bucket",
@@ -1140,6 +1158,8 @@ def test_modelled_constructs_report_nothing() -> None:
             vpce=VPCE_A, source_ip="203.0.113.1"
         ),  # SourceIp is absent on endpoints
         lambda: NetworkPath(vpc=VPC_A),
+        lambda: NetworkPath(source_ip="not-an-ip"),
+        lambda: NetworkPath(vpce=VPCE_A, vpc_source_ip="10.0.0.256"),
         lambda: request(bucket_account="111"),
         lambda: request(bucket="b/k"),
     ],
