@@ -251,7 +251,7 @@ def action_targets(
     catalogue += [
         (witness(p), kind, True)
         for p in pattern_list
-        if "*" in p or "?" in p
+        if p.lower().startswith("s3:") and ("*" in p or "?" in p)
         for kind in ("object", "bucket")
     ]
     catalogue += [(FUTURE_ACTION, "object", True), (FUTURE_ACTION, "bucket", True)]

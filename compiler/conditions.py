@@ -8,6 +8,8 @@ Semantics (IAM User Guide, condition operators and multi-value conditions):
   ``ForAnyValue:`` false, ``ForAllValues:`` true; ``Null`` "true" means absent.
 * Every supported key is single-valued, so a set operator over a present key sees a one-element
   set and behaves like the plain operator.
+* ``*IgnoreCase`` folds case with ``str.lower`` (exact for ASCII, which every modelled key holds
+  except s3:prefix).
 """
 
 from __future__ import annotations

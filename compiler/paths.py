@@ -59,6 +59,26 @@ def topology(spec: Spec, perimeter: Perimeter, known_vpces: frozenset[str]) -> T
                     candidates[1].span,
                 )
             )
+        if not candidates and network.endpoint_id is not None:
+            findings.append(
+                Diagnostic(
+                    "XF505",
+                    f"network {network.name!r}: no aws_vpc_endpoint_policy for its existing endpoint "
+                    f"{network.endpoint_id}; that endpoint then has AWS's default policy, which "
+                    "allows any request to any bucket",
+                    network.span,
+                )
+            )
+            matched[network.name] = TfEndpoint(
+                address=f"{network.endpoint_id} (existing endpoint, default policy)",
+                module="",
+                vpc_id=network.vpc_id,
+                endpoint_id=network.endpoint_id,
+                region=network.region,
+                policy=None,
+                span=None,
+            )
+            continue
         if not candidates:
             findings.append(
                 Diagnostic(

@@ -57,6 +57,13 @@ class PolicyDocument:
 class PolicyParseError(ValueError):
     """A policy value that the model cannot represent; ``message`` says what and where."""
 
+    def __init__(
+        self, message: str, span: Span | None = None, *, unsupported: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.span = span
+        self.unsupported = unsupported  # valid IAM that xflow does not model (vs malformed)
+
 
 _STATEMENT_ORDER = (
     "Sid",
@@ -150,7 +157,9 @@ def parse_statement(value: JsonValue, index: int, span: Span | None = None) -> S
         raise PolicyParseError(f"Statement {index} has unknown element(s) {', '.join(unknown)}")
     if "NotPrincipal" in value:
         raise PolicyParseError(
-            f"Statement {index} uses NotPrincipal, whose evaluation AWS does not define for every case"
+            f"Statement {index} uses NotPrincipal, whose evaluation AWS does not define for every case",
+            span,
+            unsupported=True,
         )
     sid = value.get("Sid", "")
     if not isinstance(sid, str):

@@ -40,7 +40,7 @@ class TfEndpoint:
     endpoint_id: str | None  # the literal vpce id of an adopted endpoint
     region: str | None
     policy: PolicyDocument | None  # None: no policy attribute, so AWS's default full access
-    span: Span = field(compare=False)
+    span: Span | None = field(compare=False)  # None: an existing endpoint outside the Terraform
     inline_route_tables: tuple[str, ...] = ()
 
 
@@ -50,7 +50,7 @@ class TfAssociation:
     endpoint_address: str | None  # resolved aws_vpc_endpoint in the same module
     endpoint_id: str | None  # or a literal vpce id
     route_table_id: str
-    span: Span = field(compare=False)
+    span: Span | None = field(compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +58,7 @@ class TfBucketPolicy:
     address: str
     bucket: str
     policy: PolicyDocument | None
-    span: Span = field(compare=False)
+    span: Span | None = field(compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +111,14 @@ class _Reader:
             code = "XF403" if value.kind == "jsonencode-with-expressions" else "XF406"
             self.refuse(code, f"{address}.policy: {value.detail or value.kind}", value.span or span)
             return None
+        if isinstance(value, Reference):
+            self.refuse(
+                "XF403",
+                f"{address}.policy is {_describe(value)}, which the verifier cannot resolve; "
+                "write the policy as jsonencode({...}) of literal values (xflow compile does)",
+                span,
+            )
+            return None
         if not isinstance(value, JsonEncoded):
             self.refuse(
                 "XF402",
@@ -122,7 +130,8 @@ class _Reader:
         try:
             document = parse_policy(value.value, span, value.statement_spans)
         except PolicyParseError as error:
-            self.refuse("XF406", f"{address}.policy: {error}", span)
+            code = "XF404" if error.unsupported else "XF406"
+            self.refuse(code, f"{address}.policy: {error}", error.span or span)
             return None
         for statement, message in unsupported(
             document, "bucket" if layer == "bucket" else "endpoint"

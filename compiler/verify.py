@@ -136,7 +136,7 @@ class _Verifier:
         tf = self.policies.get(bucket.name)
         policy = tf.policy if tf else None
         mine = [g for g in self.grants if g.bucket == bucket.key]
-        found = constants([policy])
+        found = self._with_endpoints(policy, {g.network for g in mine})
         listed = [(f"principal {self._name(g.principal_arn)}", g.principal_arn) for g in mine]
         listed += [(f"admin {arn}", arn) for arn in self.spec.admins]
         accounts = {bucket.account_id, *found.accounts, *(a for _, a in _accounts_of(listed))}
@@ -197,6 +197,7 @@ class _Verifier:
         policy = path.endpoint_policy
         mine = [g for g in self.grants if g.network == network.name]
         found = constants([policy])
+        endpoint_keys = found.keys_used
         spec_buckets = {b.key: b for b in self.spec.buckets}
         names: dict[str, set[str]] = {}
         for grant in mine:
@@ -212,15 +213,22 @@ class _Verifier:
             *(g.principal_arn.split(":")[4] for g in mine),
         }
         for name, bucket_accounts in sorted(names.items()):
+            spec_policy = self.policies.get(name)
+            found = constants([policy, spec_policy.policy if spec_policy else None])
             on_bucket = [g for g in mine if spec_buckets[g.bucket].name == name]
             listed = [
                 (f"principal {self._name(g.principal_arn)}", g.principal_arn) for g in on_bucket
             ]
             callers = caller_classes(
-                listed, found.arns, accounts_all, self.foreign, _varies_anonymous(found)
+                listed,
+                found.arns,
+                accounts_all | found.accounts,
+                self.foreign,
+                _varies_anonymous(found),
             )
             targets = self._targets(found, on_bucket, name)
-            tls_values = (True, False) if "aws:securetransport" in found.keys_used else (True,)
+            # TLS matters to the endpoint layer only when the endpoint policy itself tests it.
+            tls_values = (True, False) if "aws:securetransport" in endpoint_keys else (True,)
             for account in sorted(bucket_accounts):
                 spec_bucket = self.intent.spec_bucket(name, account)
                 label = name if spec_bucket else f"{name} in account {account} (not a spec bucket)"
@@ -262,8 +270,41 @@ class _Verifier:
         keys = key_witnesses(bucket_name, found.resources, prefixes)
         list_prefixes = list_prefix_witnesses(found.list_prefixes, prefixes)
         return action_targets(
-            found.actions, {g.action for g in mine}, keys, list_prefixes, LOCKOUT_ACTIONS
+            self.all_constants.actions,
+            {g.action for g in mine},
+            keys,
+            list_prefixes,
+            LOCKOUT_ACTIONS,
         )
+
+    def resource_span(self, m: _Mismatch) -> Span | None:
+        """Where to send the user when no statement decided: the policy that should have."""
+        tf = self.policies.get(m.bucket_name)
+        spec_bucket = self.intent.spec_bucket(m.bucket_name, m.bucket_account)
+        if (
+            m.layer == "endpoint"
+            and m.path.endpoint is not None
+            and (spec_bucket is None or m.decision.allowed)
+        ):
+            return m.path.endpoint.span
+        if spec_bucket is not None and tf is not None:
+            return tf.span
+        if m.path.endpoint is not None and m.path.endpoint.span is not None:
+            return m.path.endpoint.span
+        return m.path.network.span if m.path.network is not None else None
+
+    def _with_endpoints(self, policy: PolicyDocument | None, networks: set[str]) -> Constants:
+        """Constants of a bucket policy and of the endpoints its requests may cross, so that a
+        witness also stands for its whole class when both layers decide it together."""
+        alone = constants([policy])
+        crossed = [
+            p.endpoint_policy
+            for n in self.spec.networks
+            if n.name in networks or n.vpc_id in alone.vpcs or n.endpoint_id in alone.vpces
+            for p in self.topology.paths.get(n.name, ())
+            if p.endpoint_policy is not None
+        ]
+        return constants([policy, *crossed])
 
     def _request(
         self,
@@ -477,8 +518,8 @@ def _exposure_findings(verifier: _Verifier) -> list[Finding]:
     out = []
     for m, decision, actions, code in groups.values():
         span = next((s.span for _, s in decision.deciding if s.span), None)
-        if span is None and m.path.network is not None:
-            span = m.path.network.span
+        if span is None:
+            span = verifier.resource_span(m)
         out.append(
             Finding(
                 code,

@@ -19,6 +19,7 @@ from compiler.evaluate import (
     Caller,
     Decision,
     Identity,
+    Layer,
     NetworkPath,
     Request,
     UnsupportedPolicyError,
@@ -899,7 +900,7 @@ def test_is_public_needs_every_allow_to_be_fixed() -> None:
 
 # --- unsupported(): every construct outside the model is reported, and evaluate refuses it ------
 
-UNSUPPORTED_STATEMENTS: list[tuple[str, str, dict[str, Any], str]] = [
+UNSUPPORTED_STATEMENTS: list[tuple[str, Layer, dict[str, Any], str]] = [
     ("no-principal-bucket", "bucket", {"Principal": None}, "no Principal"),
     ("no-principal-endpoint", "endpoint", {"Principal": None}, "no Principal"),
     (
@@ -934,7 +935,12 @@ UNSUPPORTED_STATEMENTS: list[tuple[str, str, dict[str, Any], str]] = [
         "AWS principal",
     ),
     ("service-on-endpoint", "endpoint", {"Principal": {"Service": "s3.amazonaws.com"}}, "Service"),
-    ("account-deny-on-endpoint", "endpoint", {"Effect": "Deny", "Principal": {"AWS": OWNER}}, "Deny"),
+    (
+        "account-deny-on-endpoint",
+        "endpoint",
+        {"Effect": "Deny", "Principal": {"AWS": OWNER}},
+        "Deny",
+    ),
     (
         "service-wildcard",
         "bucket",
@@ -1054,13 +1060,12 @@ UNSUPPORTED_STATEMENTS: list[tuple[str, str, dict[str, Any], str]] = [
     ],
 )
 def test_unsupported_construct_is_reported_and_refused(
-    layer: str, fields: dict[str, Any], fragment: str
+    layer: Layer, fields: dict[str, Any], fragment: str
 ) -> None:
     """Each construct outside the model yields an entry naming its statement, and evaluate() raises
     rather than guessing (a guess could turn a deny into an allow or the reverse)."""
     doc = policy(stmt(**fields))
-    assert layer in ("bucket", "endpoint")
-    found = unsupported(doc, "bucket" if layer == "bucket" else "endpoint")
+    found = unsupported(doc, layer)
     assert found, "expected a problem"
     assert all(s is doc.statements[0] for s, _ in found)
     assert any(fragment in message for _, message in found), found
@@ -1089,7 +1094,7 @@ def test_unsupported_statement_is_refused_even_when_it_could_not_match() -> None
 def test_refusal_names_the_statements_of_the_policy_passed_in() -> None:
     """Equal policies share compiled state, but a refusal must carry the caller's own statements,
     whose spans give the file:line to report."""
-    body = {"Version": "2012-10-17", "Statement": [stmt(Action="s3*")]}
+    body: dict[str, Any] = {"Version": "2012-10-17", "Statement": [stmt(Action="s3*")]}
     first = parse_policy(body, span=Span("a.tf", 1, 1))
     second = parse_policy(body, span=Span("b.tf", 9, 1))
     for doc, file in ((first, "a.tf"), (second, "b.tf")):
