@@ -207,25 +207,32 @@ def machine() -> dict[str, str]:
                 memory = f"{int(line.split()[1]) // 1024 // 1024} GB"
     except OSError:
         pass
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
-    ).stdout.strip()
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no", "--", "compiler"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
     return {
         "nproc": nproc,
         "cpu": cpu,
         "memory": memory,
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "os": f"{platform.system()} {platform.release()}",
-        "commit": commit + (" + uncommitted changes in compiler/" if dirty else ""),
+        "commit": revision(),
         "peak_memory_by": "/usr/bin/time -f %M" if USE_TIME else "ru_maxrss launcher",
     }
+
+
+def revision() -> str:
+    """The checkout's commit, plus a hash of uncommitted changes under compiler/ if any."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=False
+        ).stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD")
+    diff = git("diff", "HEAD", "--", "compiler")
+    if diff:
+        import hashlib
+
+        commit += f"+dirty-{hashlib.sha256(diff.encode()).hexdigest()[:8]}"
+    return commit
 
 
 def load_results() -> dict[str, object]:
@@ -251,6 +258,7 @@ def bench_size(n: int, args: argparse.Namespace, results: dict[str, object]) -> 
         "when": datetime.datetime.now().isoformat(timespec="seconds"),
         "seed": args.seed,
         "runs": args.runs,
+        "revision_start": revision(),
     }
     results["sizes"][str(n)] = entry  # type: ignore[index]
 
@@ -325,6 +333,8 @@ def bench_size(n: int, args: argparse.Namespace, results: dict[str, object]) -> 
         "compile", "compile (self-check)",
         xflow("compile", rel(spec), "-o", rel(tf)), "compile.out", emptied(tf),
     )
+    entry["revision_end"] = revision()
+    save(results)
 
 
 # --- the table ---------------------------------------------------------------------------------
@@ -461,11 +471,12 @@ def table(results: dict[str, object]) -> str:
 
     row("compile time growth", growth("compile"), BARS["growth"][0])
     row("verify time growth", growth("verify"), BARS["growth"][0])
-    row("max load average during runs", [_load(e) for _, e in sizes])
+    row("max load average before a run", [_load(e) for _, e in sizes])
+    row("xflow revision", [_revision(e) for _, e in sizes])
     m = results.get("machine", {})
     footer = (
         f"\nMachine: {m.get('nproc')} CPUs ({m.get('cpu')}), {m.get('memory')} RAM, {m.get('python')}, "
-        f"{m.get('os')}; xflow {m.get('commit')}; peak memory by {m.get('peak_memory_by')}."
+        f"{m.get('os')}; peak memory by {m.get('peak_memory_by')}."
     )
     return "\n".join(rows) + "\n" + footer + "\n" + _verdicts(sizes)
 
@@ -476,6 +487,15 @@ def _kib(e: dict[str, object]) -> str:
         return f"{path.stat().st_size / 1024:,.0f} KiB"
     except OSError:
         return "–"
+
+
+def _revision(e: dict[str, object]) -> str:
+    start, end = e.get("revision_start"), e.get("revision_end")
+    if not start:
+        return "–"
+    if end and end != start:
+        return f"{start} → {end} (changed during the run)"
+    return str(start)
 
 
 def _load(e: dict[str, object]) -> str:

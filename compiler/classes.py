@@ -144,7 +144,11 @@ def caller_classes(
         match = _ACCOUNT_IN_ARN.match(arn)
         if match is None or (arn, False) in out:
             return
-        out[(arn, False)] = CallerClass(Caller(arn=arn, account=match.group(1)), label)
+        try:
+            caller = Caller(arn=arn, account=match.group(1))
+        except ValueError:
+            return  # not a principal that can sign a request (e.g. a group ARN): no class of its own
+        out[(arn, False)] = CallerClass(caller, label)
 
     for label, arn in listed:
         add(arn, label)
