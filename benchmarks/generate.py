@@ -44,7 +44,9 @@ CAPS = {
     "flows_per_principal": 60,
 }
 COVER = 0.7  # chance that a new target goes to a bucket without flows yet (while there are some)
-PRINCIPAL_COVER = 0.25  # chance that a flow goes to a principal without flows yet (while there are some)
+PRINCIPAL_COVER = (
+    0.25  # chance that a flow goes to a principal without flows yet (while there are some)
+)
 REUSE = 0.9  # chance that a new flow reuses a target (bucket, prefix) already used in its network
 
 TEAMS = 40
@@ -53,9 +55,18 @@ KINDS = {  # principal kind -> (weight, access choices with weights)
     "analyst": (20, [(["read", "list"], 70), ("read", 20), ("list", 10)]),
     "etl": (18, [(["read", "write", "list"], 55), (["read", "list"], 25), ("write", 20)]),
     "ingest": (14, [("write", 60), (["write", "list"], 35), (["write", "s3:GetObjectTagging"], 5)]),
-    "janitor": (5, [(["delete", "list"], 70), ("delete", 20), (["read", "write", "delete", "list"], 10)]),
-    "auditor": (5, [("list", 50), (["s3:GetObjectTagging"], 30), (["list", "s3:GetObjectTagging"], 20)]),
-    "service": (8, [(["read", "write"], 40), (["read", "write", "delete", "list"], 30), ("read", 30)]),
+    "janitor": (
+        5,
+        [(["delete", "list"], 70), ("delete", 20), (["read", "write", "delete", "list"], 10)],
+    ),
+    "auditor": (
+        5,
+        [("list", 50), (["s3:GetObjectTagging"], 30), (["list", "s3:GetObjectTagging"], 20)],
+    ),
+    "service": (
+        8,
+        [(["read", "write"], 40), (["read", "write", "delete", "list"], 30), ("read", 30)],
+    ),
 }
 PREFIX_FORMS = [
     "{team}/exports/",
@@ -210,7 +221,9 @@ def build_org(flows: int, seed: int = 1, budget_fraction: float = 0.95) -> Org:
         forms = rng.sample(PREFIX_FORMS, rng.randint(2, 6))
         prefixes = sorted(
             {
-                form.format(team=team, year=rng.choice([2022, 2023, 2024]), domain=rng.choice(DOMAINS))
+                form.format(
+                    team=team, year=rng.choice([2022, 2023, 2024]), domain=rng.choice(DOMAINS)
+                )
                 for form in forms
             }
         )
@@ -242,7 +255,9 @@ def build_org(flows: int, seed: int = 1, budget_fraction: float = 0.95) -> Org:
     for index, key in enumerate(principal_keys):  # descending weight
         kind, team, i = meta[key]
         home = min(net_names, key=lambda name: (load[name], name))
-        load[home] += min(pzipf.weight(index) / pzipf.cumulative[-1] * flows, CAPS["flows_per_principal"])
+        load[home] += min(
+            pzipf.weight(index) / pzipf.cumulative[-1] * flows, CAPS["flows_per_principal"]
+        )
         homes = [home]
         if rng.random() < 0.1 and len(net_names) > 1:
             homes.append(rng.choice([x for x in net_names if x != home]))
@@ -285,7 +300,9 @@ def build_org(flows: int, seed: int = 1, budget_fraction: float = 0.95) -> Org:
             p = principals[rng.choice(principal_keys) if uniform else pzipf.sample()]
         if p.flows >= CAPS["flows_per_principal"]:
             continue
-        net = networks[p.networks[0] if len(p.networks) == 1 or rng.random() < 0.7 else p.networks[1]]
+        net = networks[
+            p.networks[0] if len(p.networks) == 1 or rng.random() < 0.7 else p.networks[1]
+        ]
         if net.flows >= CAPS["flows_per_network"]:
             continue
         # Teams in one VPC mostly use the same datasets the same way: reuse an existing flow's
@@ -420,7 +437,9 @@ class _Budget:
 
     # endpoint policy ---------------------------------------------------------------------------
 
-    def _target_cost(self, bucket: Bucket, scope: tuple[str, str], actions: dict[str, set[str]]) -> tuple[int, int]:
+    def _target_cost(
+        self, bucket: Bucket, scope: tuple[str, str], actions: dict[str, set[str]]
+    ) -> tuple[int, int]:
         resource, extra = _target(bucket, scope)
         total = count = 0
         for arns, names in _by_principals(actions).items():
@@ -440,7 +459,9 @@ class _Budget:
             count += 1
         return total, count
 
-    def _endpoint_change(self, flow: Flow, arn: str) -> tuple[int, int, dict[tuple[str, tuple[str, str]], dict[str, set[str]]]]:
+    def _endpoint_change(
+        self, flow: Flow, arn: str
+    ) -> tuple[int, int, dict[tuple[str, tuple[str, str]], dict[str, set[str]]]]:
         bucket = self.buckets[flow.bucket]
         targets = self.targets[flow.network]
         changed: dict[tuple[str, tuple[str, str]], dict[str, set[str]]] = {}
@@ -481,10 +502,22 @@ class _Budget:
         resources = [bucket_arn, f"{bucket_arn}/*"]
         listed = sorted({g[1] for g in grants} | set(self.admins))
         statements: list[dict[str, object]] = [
-            {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": ["s3:*"],
-             "Resource": resources, "Condition": {"Bool": {"aws:SecureTransport": ["false"]}}},
-            {"Sid": "DenyUnlistedPrincipals", "Effect": "Deny", "Principal": "*", "Action": ["s3:*"],
-             "Resource": resources, "Condition": {"ArnNotEquals": {"aws:PrincipalArn": listed}}},
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": ["s3:*"],
+                "Resource": resources,
+                "Condition": {"Bool": {"aws:SecureTransport": ["false"]}},
+            },
+            {
+                "Sid": "DenyUnlistedPrincipals",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": ["s3:*"],
+                "Resource": resources,
+                "Condition": {"ArnNotEquals": {"aws:PrincipalArn": listed}},
+            },
         ]
         by_target: dict[tuple[str, tuple[str, str]], dict[str, set[str]]] = {}
         for network, arn, action, scope in grants:
@@ -493,16 +526,23 @@ class _Budget:
             resource, extra = _target(bucket, scope)
             for arns, names in _by_principals(actions).items():
                 statements.append(
-                    {"Sid": f"Allow{_camel(network)}{_SID_HASH}", "Effect": "Allow",
-                     "Principal": {"AWS": list(arns)}, "Action": sorted(names), "Resource": [resource],
-                     "Condition": {**self._network_condition(network), **extra}}
+                    {
+                        "Sid": f"Allow{_camel(network)}{_SID_HASH}",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": list(arns)},
+                        "Action": sorted(names),
+                        "Resource": [resource],
+                        "Condition": {**self._network_condition(network), **extra},
+                    }
                 )
         # Profiles: principals with identical (network -> action -> scopes) share the limit Denies.
         per_principal: dict[str, dict[str, dict[str, set[tuple[str, str]]]]] = {}
         for network, arn, action, scope in grants:
             if arn in self.admins:
                 continue
-            per_principal.setdefault(arn, {}).setdefault(network, {}).setdefault(action, set()).add(scope)
+            per_principal.setdefault(arn, {}).setdefault(network, {}).setdefault(action, set()).add(
+                scope
+            )
         profiles: dict[object, list[str]] = {}
         for arn, by_network in per_principal.items():
             profile = tuple(
@@ -521,36 +561,60 @@ class _Budget:
             if vpces:
                 elsewhere["aws:SourceVpce"] = vpces
             statements.append(
-                {"Sid": f"DenyOtherNetworks{_SID_HASH}", "Effect": "Deny", "Principal": "*",
-                 "Action": ["s3:*"], "Resource": resources,
-                 "Condition": {"ArnEquals": who, "StringNotEquals": elsewhere}}
+                {
+                    "Sid": f"DenyOtherNetworks{_SID_HASH}",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": ["s3:*"],
+                    "Resource": resources,
+                    "Condition": {"ArnEquals": who, "StringNotEquals": elsewhere},
+                }
             )
             for network, by_action in profile:  # type: ignore[misc]
                 via = self._network_condition(network)
                 statements.append(
-                    {"Sid": f"DenyOtherActions{_SID_HASH}", "Effect": "Deny", "Principal": "*",
-                     "NotAction": [a for a, _ in by_action], "Resource": resources,
-                     "Condition": {"ArnEquals": who, **via}}
+                    {
+                        "Sid": f"DenyOtherActions{_SID_HASH}",
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "NotAction": [a for a, _ in by_action],
+                        "Resource": resources,
+                        "Condition": {"ArnEquals": who, **via},
+                    }
                 )
                 limited: dict[tuple[str, tuple[str, ...]], list[str]] = {}
                 for action, scopes in by_action:
                     if any(not prefix for _, prefix in scopes):
                         continue
-                    limited.setdefault((scopes[0][0], tuple(sorted(p for _, p in scopes))), []).append(action)
+                    limited.setdefault(
+                        (scopes[0][0], tuple(sorted(p for _, p in scopes))), []
+                    ).append(action)
                 for (kind, prefixes), names in limited.items():
                     if kind == "object":
                         statements.append(
-                            {"Sid": f"DenyOutsidePrefixes{_SID_HASH}", "Effect": "Deny", "Principal": "*",
-                             "Action": sorted(names),
-                             "NotResource": [f"{bucket_arn}/{p}*" for p in prefixes],
-                             "Condition": {"ArnEquals": who, **via}}
+                            {
+                                "Sid": f"DenyOutsidePrefixes{_SID_HASH}",
+                                "Effect": "Deny",
+                                "Principal": "*",
+                                "Action": sorted(names),
+                                "NotResource": [f"{bucket_arn}/{p}*" for p in prefixes],
+                                "Condition": {"ArnEquals": who, **via},
+                            }
                         )
                     else:
                         statements.append(
-                            {"Sid": f"DenyOutsidePrefixes{_SID_HASH}", "Effect": "Deny", "Principal": "*",
-                             "Action": sorted(names), "Resource": [bucket_arn],
-                             "Condition": {"ArnEquals": who, **via,
-                                           "StringNotLike": {"s3:prefix": [f"{p}*" for p in prefixes]}}}
+                            {
+                                "Sid": f"DenyOutsidePrefixes{_SID_HASH}",
+                                "Effect": "Deny",
+                                "Principal": "*",
+                                "Action": sorted(names),
+                                "Resource": [bucket_arn],
+                                "Condition": {
+                                    "ArnEquals": who,
+                                    **via,
+                                    "StringNotLike": {"s3:prefix": [f"{p}*" for p in prefixes]},
+                                },
+                            }
                         )
         return _size({"Version": "2012-10-17", "Statement": statements})
 
@@ -606,7 +670,11 @@ def _pick(rng: random.Random, order: list[str], pool: set[str]) -> str:
 
 def _first_action(access: str | tuple[str, ...]) -> str:
     items = [access] if isinstance(access, str) else list(access)
-    for level, action in (("read", "s3:GetObject"), ("write", "s3:PutObject"), ("delete", "s3:DeleteObject")):
+    for level, action in (
+        ("read", "s3:GetObject"),
+        ("write", "s3:PutObject"),
+        ("delete", "s3:DeleteObject"),
+    ):
         if level in items:
             return action
     return "s3:ListBucket" if "list" in items else items[0]
@@ -778,10 +846,21 @@ def requests(org: Org, count: int, seed: int = 1) -> list[dict[str, str]]:
             )
             continue
         elif roll < 0.92:
-            out.append(_request("anonymous", rng.choice([net, "internet"]), b.name, action, key, None))
+            out.append(
+                _request("anonymous", rng.choice([net, "internet"]), b.name, action, key, None)
+            )
             continue
         elif roll < 0.96:
-            out.append(_request(rng.choice(org.admins), rng.choice([net, "internet"]), b.name, rng.choice(ACTIONS), key, None))
+            out.append(
+                _request(
+                    rng.choice(org.admins),
+                    rng.choice([net, "internet"]),
+                    b.name,
+                    rng.choice(ACTIONS),
+                    key,
+                    None,
+                )
+            )
             continue
         else:
             bucket_account = str(rng.randrange(10**11, 10**12))  # same name, another account
@@ -872,13 +951,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--flows", type=int, required=True)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("-o", "--output", type=Path, required=True, help="spec file to write")
-    parser.add_argument("--requests", type=int, default=0, help="also write this many explain requests")
-    parser.add_argument("--requests-out", type=Path, help="JSON Lines file (default: requests.jsonl beside the spec)")
     parser.add_argument(
-        "--budget", type=float, default=0.95, help="fraction of AWS's policy size limits to fill (default 0.95)"
+        "--requests", type=int, default=0, help="also write this many explain requests"
     )
-    parser.add_argument("--no-check", action="store_true", help="skip compiling and measuring the policies")
-    parser.add_argument("--stats-json", type=Path, help="write the statistics and policy sizes here")
+    parser.add_argument(
+        "--requests-out",
+        type=Path,
+        help="JSON Lines file (default: requests.jsonl beside the spec)",
+    )
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=0.95,
+        help="fraction of AWS's policy size limits to fill (default 0.95)",
+    )
+    parser.add_argument(
+        "--no-check", action="store_true", help="skip compiling and measuring the policies"
+    )
+    parser.add_argument(
+        "--stats-json", type=Path, help="write the statistics and policy sizes here"
+    )
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
 

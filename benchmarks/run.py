@@ -48,7 +48,7 @@ BARS = {  # at 10,000 flows on a 2-core machine
     "verify_s": ("verify ≤ 30 s", lambda v: v <= 30),
     "peak_mb": ("peak memory < 2 GB", lambda v: v < 2048),
     "explain_rps": ("explain ≥ 5,000 requests/s", lambda v: v >= 5000),
-    "growth": ("1,000→10,000 flows ≤ 12× time", lambda v: v <= 12),
+    "growth": ("1,000→10,000 flows ≤ 12x time", lambda v: v <= 12),
 }
 
 LAUNCHER = """\
@@ -95,9 +95,7 @@ def xflow(*args: str) -> list[str]:
 def _use_time() -> bool:
     if not os.access(TIME, os.X_OK):
         return False
-    probe = subprocess.run(
-        [TIME, "-f", "%M", "true"], capture_output=True, text=True, check=False
-    )
+    probe = subprocess.run([TIME, "-f", "%M", "true"], capture_output=True, text=True, check=False)
     return probe.returncode == 0 and probe.stderr.strip().isdigit()
 
 
@@ -152,7 +150,7 @@ def measure(
     stdout: Path,
     runs: int,
     timeout: float,
-    before=None,  # noqa: ANN001 - called before every run (e.g. to empty an output directory)
+    before=None,
 ) -> dict[str, object]:
     samples = []
     for i in range(runs):
@@ -160,7 +158,9 @@ def measure(
             before()
         sample = run_once(cmd, stdout, timeout)
         samples.append(sample)
-        shown = "timeout" if sample.get("timeout") else f"{sample['wall_s']:.2f} s, rc {sample['rc']}"
+        shown = (
+            "timeout" if sample.get("timeout") else f"{sample['wall_s']:.2f} s, rc {sample['rc']}"
+        )
         print(f"  {name} run {i + 1}/{runs}: {shown}", flush=True)
         if sample.get("timeout") or sample["rc"] not in (0,):
             break  # a failure or timeout will not get better
@@ -171,7 +171,9 @@ def measure(
         "rc": ok[-1]["rc"] if ok else None,
         "wall_s": statistics.median(s["wall_s"] for s in ok) if ok else None,
         "wall_all_s": [round(s["wall_s"], 3) for s in ok],
-        "cpu_s": statistics.median(s["cpu_s"] for s in ok) if ok and ok[0]["cpu_s"] is not None else None,
+        "cpu_s": statistics.median(s["cpu_s"] for s in ok)
+        if ok and ok[0]["cpu_s"] is not None
+        else None,
         "peak_mb": max((s["peak_mb"] or 0) for s in ok) if ok else None,
         "load": max(s["load"] for s in ok) if ok else None,
     }
@@ -180,7 +182,7 @@ def measure(
     return result
 
 
-def emptied(path: Path):  # noqa: ANN201
+def emptied(path: Path):
     def clear() -> None:
         shutil.rmtree(path, ignore_errors=True)
 
@@ -264,9 +266,21 @@ def bench_size(n: int, args: argparse.Namespace, results: dict[str, object]) -> 
 
     print(f"== {n} flows", flush=True)
     gen = [
-        sys.executable, str(HERE / "generate.py"), "--flows", str(n), "--seed", str(args.seed),
-        "-o", str(spec), "--requests", str(args.requests), "--requests-out", str(requests),
-        "--stats-json", str(base / "generate.json"), "--quiet",
+        sys.executable,
+        str(HERE / "generate.py"),
+        "--flows",
+        str(n),
+        "--seed",
+        str(args.seed),
+        "-o",
+        str(spec),
+        "--requests",
+        str(args.requests),
+        "--requests-out",
+        str(requests),
+        "--stats-json",
+        str(base / "generate.json"),
+        "--quiet",
     ]
     if args.no_check:
         gen.append("--no-check")
@@ -278,25 +292,32 @@ def bench_size(n: int, args: argparse.Namespace, results: dict[str, object]) -> 
     print(f"  generated {spec.relative_to(ROOT)} in {entry['generate_s']:.1f} s", flush=True)
     save(results)
 
-    def step(key: str, name: str, cmd: list[str], stdout: str, before=None) -> dict[str, object]:  # noqa: ANN001
+    def step(key: str, name: str, cmd: list[str], stdout: str, before=None) -> dict[str, object]:
         entry[key] = measure(name, cmd, base / stdout, args.runs, args.timeout, before)
         save(results)
         return entry[key]  # type: ignore[return-value]
 
     rel = lambda p: str(p.relative_to(ROOT))  # noqa: E731
     fast = step(
-        "compile_fast", "compile --fast",
-        xflow("compile", rel(spec), "-o", rel(tf_fast), "--fast"), "compile-fast.out", emptied(tf_fast),
+        "compile_fast",
+        "compile --fast",
+        xflow("compile", rel(spec), "-o", rel(tf_fast), "--fast"),
+        "compile-fast.out",
+        emptied(tf_fast),
     )
     tf_for_reading = tf_fast
     if fast.get("rc") == 0:
         step(
-            "explain_1", "explain (1 request)",
-            xflow("explain", rel(spec), "--tf", rel(tf_fast), "--requests", rel(one)), "explain-1.out",
+            "explain_1",
+            "explain (1 request)",
+            xflow("explain", rel(spec), "--tf", rel(tf_fast), "--requests", rel(one)),
+            "explain-1.out",
         )
         explain = step(
-            "explain_n", f"explain ({args.requests} requests)",
-            xflow("explain", rel(spec), "--tf", rel(tf_fast), "--requests", rel(requests)), "explain-n.out",
+            "explain_n",
+            f"explain ({args.requests} requests)",
+            xflow("explain", rel(spec), "--tf", rel(tf_fast), "--requests", rel(requests)),
+            "explain-n.out",
         )
         if explain.get("rc") == 0:
             decisions: dict[str, int] = {}
@@ -307,8 +328,10 @@ def bench_size(n: int, args: argparse.Namespace, results: dict[str, object]) -> 
             explain["decisions"] = decisions
             save(results)
         verify = step(
-            "verify", "verify",
-            xflow("verify", rel(spec), "--tf", rel(tf_for_reading)), "verify.out",
+            "verify",
+            "verify",
+            xflow("verify", rel(spec), "--tf", rel(tf_for_reading)),
+            "verify.out",
         )
         out = (base / "verify.out").read_text()
         if "requests evaluated" in out:
@@ -319,7 +342,11 @@ def bench_size(n: int, args: argparse.Namespace, results: dict[str, object]) -> 
         try:
             split = subprocess.run(
                 [sys.executable, "-c", SPLIT, rel(spec), rel(tf_for_reading)],
-                cwd=ROOT, capture_output=True, text=True, timeout=args.timeout, check=False,
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=args.timeout,
+                check=False,
             )
             if split.returncode == 0:
                 entry["verify_split"] = json.loads(split.stdout.strip().splitlines()[-1])
@@ -330,8 +357,11 @@ def bench_size(n: int, args: argparse.Namespace, results: dict[str, object]) -> 
         print(f"  verify split: {time.perf_counter() - started:.1f} s", flush=True)
         save(results)
     step(
-        "compile", "compile (self-check)",
-        xflow("compile", rel(spec), "-o", rel(tf)), "compile.out", emptied(tf),
+        "compile",
+        "compile (self-check)",
+        xflow("compile", rel(spec), "-o", rel(tf)),
+        "compile.out",
+        emptied(tf),
     )
     entry["revision_end"] = revision()
     save(results)
@@ -342,7 +372,7 @@ def bench_size(n: int, args: argparse.Namespace, results: dict[str, object]) -> 
 
 def _num(value: float | None, digits: int = 2) -> str:
     if value is None:
-        return "–"
+        return "-"
     if value >= 100:
         return f"{value:,.0f}"
     return f"{value:,.{digits}f}"
@@ -351,7 +381,7 @@ def _num(value: float | None, digits: int = 2) -> str:
 def _timed(entry: dict[str, object], key: str, field: str = "wall_s") -> str:
     item = entry.get(key)
     if not isinstance(item, dict):
-        return "–"
+        return "-"
     if item.get("timeout"):
         return "timeout"
     if item.get("rc") not in (0, None):
@@ -380,7 +410,6 @@ def _throughput(entry: dict[str, object]) -> float | None:
 def table(results: dict[str, object]) -> str:
     sizes = sorted(results["sizes"].items(), key=lambda item: int(item[0]))  # type: ignore[union-attr]
     for _, entry in sizes:
-        spec = entry.get("spec", {})
         entry["requests_count"] = None
         if isinstance(entry.get("explain_n"), dict):
             decisions = entry["explain_n"].get("decisions") or {}
@@ -392,7 +421,7 @@ def table(results: dict[str, object]) -> str:
         rows.append(f"| {label} | " + " | ".join(cells) + f" | {bar} |")
 
     def spec_field(entry: dict[str, object], key: str) -> object:
-        return (entry.get("spec") or {}).get(key, "–")  # type: ignore[union-attr]
+        return (entry.get("spec") or {}).get(key, "-")  # type: ignore[union-attr]
 
     row(
         "spec: buckets / accounts / networks / principals",
@@ -408,18 +437,28 @@ def table(results: dict[str, object]) -> str:
         items = spec_field(e, key)
         if isinstance(items, list) and items:
             return f"{items[0][0]:,}"
-        return "–"
+        return "-"
 
-    row("largest endpoint policy (chars, limit 20,480)", [largest(e, "largest_endpoint") for _, e in sizes])
-    row("largest bucket policy (bytes, limit 20,480)", [largest(e, "largest_bucket") for _, e in sizes])
-    row("compile (with self-check), median wall", [_timed(e, "compile") for _, e in sizes], BARS["compile_s"][0])
+    row(
+        "largest endpoint policy (chars, limit 20,480)",
+        [largest(e, "largest_endpoint") for _, e in sizes],
+    )
+    row(
+        "largest bucket policy (bytes, limit 20,480)",
+        [largest(e, "largest_bucket") for _, e in sizes],
+    )
+    row(
+        "compile (with self-check), median wall",
+        [_timed(e, "compile") for _, e in sizes],
+        BARS["compile_s"][0],
+    )
     row("compile --fast, median wall", [_timed(e, "compile_fast") for _, e in sizes])
     row("verify, median wall", [_timed(e, "verify") for _, e in sizes], BARS["verify_s"][0])
 
     def split(e: dict[str, object]) -> str:
         s = e.get("verify_split")
         if not isinstance(s, dict) or "read_tree_s" not in s:
-            return "timeout" if isinstance(s, dict) and s.get("timeout") else "–"
+            return "timeout" if isinstance(s, dict) and s.get("timeout") else "-"
         read = s["read_tree_s"] + s["read_perimeter_s"]
         return f"{_num(s['load_spec_s'])} / {_num(read)} / {_num(s['evaluate_s'])} s"
 
@@ -427,7 +466,9 @@ def table(results: dict[str, object]) -> str:
     row(
         "verify: requests evaluated",
         [
-            f"{v:,}" if isinstance(v := (e.get("verify") or {}).get("requests_evaluated"), int) else "–"
+            f"{v:,}"
+            if isinstance(v := (e.get("verify") or {}).get("requests_evaluated"), int)
+            else "-"
             for _, e in sizes
         ],
     )
@@ -437,7 +478,7 @@ def table(results: dict[str, object]) -> str:
         parts = []
         for key in ("compile", "verify", "explain_n"):
             value = (e.get(key) or {}).get("peak_mb") if isinstance(e.get(key), dict) else None
-            parts.append(_num(value, 0) if value else "–")
+            parts.append(_num(value, 0) if value else "-")
         return " / ".join(parts) + " MB"
 
     row("peak RSS: compile / verify / explain", [peak(e) for _, e in sizes], BARS["peak_mb"][0])
@@ -450,9 +491,13 @@ def table(results: dict[str, object]) -> str:
     )
 
     def decisions(e: dict[str, object]) -> str:
-        d = (e.get("explain_n") or {}).get("decisions") if isinstance(e.get("explain_n"), dict) else None
+        d = (
+            (e.get("explain_n") or {}).get("decisions")
+            if isinstance(e.get("explain_n"), dict)
+            else None
+        )
         if not d:
-            return "–"
+            return "-"
         return " / ".join(f"{d.get(k, 0):,}" for k in ("allow", "deny", "error"))
 
     row("explain results: allow / deny / error", [decisions(e) for _, e in sizes])
@@ -463,9 +508,9 @@ def table(results: dict[str, object]) -> str:
         for n, e in sizes:
             value = _value(e, key, "wall_s")
             if previous is not None and value is not None and previous[1]:
-                cells.append(f"{value / previous[1]:.1f}× vs {int(previous[0]):,}")
+                cells.append(f"{value / previous[1]:.1f}x vs {int(previous[0]):,}")
             else:
-                cells.append("–")
+                cells.append("-")
             previous = (n, value) if value is not None else None
         return cells
 
@@ -486,21 +531,23 @@ def _kib(e: dict[str, object]) -> str:
     try:
         return f"{path.stat().st_size / 1024:,.0f} KiB"
     except OSError:
-        return "–"
+        return "-"
 
 
 def _revision(e: dict[str, object]) -> str:
     start, end = e.get("revision_start"), e.get("revision_end")
     if not start:
-        return "–"
+        return "-"
     if end and end != start:
         return f"{start} → {end} (changed during the run)"
     return str(start)
 
 
 def _load(e: dict[str, object]) -> str:
-    loads = [v["load"] for v in e.values() if isinstance(v, dict) and isinstance(v.get("load"), float)]
-    return f"{max(loads):.1f}" if loads else "–"
+    loads = [
+        v["load"] for v in e.values() if isinstance(v, dict) and isinstance(v.get("load"), float)
+    ]
+    return f"{max(loads):.1f}" if loads else "-"
 
 
 def _verdicts(sizes: list[tuple[str, dict[str, object]]]) -> str:
@@ -510,7 +557,7 @@ def _verdicts(sizes: list[tuple[str, dict[str, object]]]) -> str:
         return "Bars: not judged (no 10,000-flow results)."
     lines = ["Bars at 10,000 flows:"]
 
-    def judge(label: str, value: float | None, check) -> None:  # noqa: ANN001
+    def judge(label: str, value: float | None, check) -> None:
         if value is None:
             lines.append(f"- {label}: not measured (timeout or failure)")
         else:
@@ -543,8 +590,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--requests", type=int, default=10_000, help="explain requests per size")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per command run")
-    parser.add_argument("--no-check", action="store_true", help="skip generate.py's policy size check")
-    parser.add_argument("--report", action="store_true", help="only print the table of saved results")
+    parser.add_argument(
+        "--no-check", action="store_true", help="skip generate.py's policy size check"
+    )
+    parser.add_argument(
+        "--report", action="store_true", help="only print the table of saved results"
+    )
     args = parser.parse_args(argv)
 
     results = load_results()
