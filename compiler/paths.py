@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from .classes import Constants, fresh_id, ip_witnesses
-from .errors import Diagnostic, Span
+from .errors import Diagnostic
 from .evaluate import DEFAULT_ENDPOINT_POLICY
 from .model import Network, Spec
 from .policy import PolicyDocument
@@ -203,7 +203,3 @@ def outside_paths(spec: Spec, found: Constants, taken_vpces: set[str]) -> list[P
                 )
             )
     return out
-
-
-def span_of(endpoint: TfEndpoint | None) -> Span | None:
-    return endpoint.span if endpoint else None

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from .classes import (
     CallerClass,
@@ -35,7 +34,7 @@ from .evaluate import (
     evaluate,
 )
 from .grants import Grant, grants
-from .hcl import TfTree, read_tree
+from .hcl import TfTree
 from .intent import LOCKOUT_ACTIONS, Intent
 from .model import Bucket, Network, Spec
 from .paths import PathClass, Topology, outside_paths, topology
@@ -564,7 +563,3 @@ def _assertion_findings(verifier: _Verifier) -> list[Finding]:
                 )
             )
     return out
-
-
-def verify_paths(spec: Spec, tf_root: Path) -> Report:
-    return verify(spec, read_tree(tf_root))
