@@ -124,6 +124,11 @@ def run_once(cmd: list[str], stdout: Path, timeout: float) -> dict[str, object]:
             proc.communicate()
             os.unlink(report_path)
             return {"timeout": True, "wall_s": timeout}
+        except BaseException:  # interrupted (SIGTERM, Ctrl-C): take the child down with us
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            os.unlink(report_path)
+            raise
         wall = time.perf_counter() - started
     text = Path(report_path).read_text().strip().splitlines()
     os.unlink(report_path)
@@ -289,15 +294,18 @@ def bench_size(n: int, args: argparse.Namespace, results: dict[str, object]) -> 
     entry["generate_s"] = time.perf_counter() - started
     entry["spec"] = json.loads((base / "generate.json").read_text())
     one.write_text(requests.read_text().splitlines()[0] + "\n")
-    print(f"  generated {spec.relative_to(ROOT)} in {entry['generate_s']:.1f} s", flush=True)
+    print(f"  generated {os.path.relpath(spec, ROOT)} in {entry['generate_s']:.1f} s", flush=True)
     save(results)
 
     def step(key: str, name: str, cmd: list[str], stdout: str, before=None) -> dict[str, object]:
+        # Left in place if the run is interrupted, so the table says how far the command got.
+        entry[key] = {"interrupted": True, "started": time.time()}
+        save(results)
         entry[key] = measure(name, cmd, base / stdout, args.runs, args.timeout, before)
         save(results)
         return entry[key]  # type: ignore[return-value]
 
-    rel = lambda p: str(p.relative_to(ROOT))  # noqa: E731
+    rel = lambda p: os.path.relpath(p, ROOT)  # noqa: E731
     fast = step(
         "compile_fast",
         "compile --fast",
@@ -382,6 +390,9 @@ def _timed(entry: dict[str, object], key: str, field: str = "wall_s") -> str:
     item = entry.get(key)
     if not isinstance(item, dict):
         return "-"
+    if item.get("interrupted"):
+        after = item.get("after_s")
+        return f"> {_num(after)} s (interrupted)" if after and field == "wall_s" else "interrupted"
     if item.get("timeout"):
         return "timeout"
     if item.get("rc") not in (0, None):
@@ -392,7 +403,12 @@ def _timed(entry: dict[str, object], key: str, field: str = "wall_s") -> str:
 
 def _value(entry: dict[str, object], key: str, field: str) -> float | None:
     item = entry.get(key)
-    if not isinstance(item, dict) or item.get("timeout") or item.get("rc") not in (0, None):
+    if (
+        not isinstance(item, dict)
+        or item.get("timeout")
+        or item.get("interrupted")
+        or item.get("rc") not in (0, None)
+    ):
         return None
     value = item.get(field)
     return value if isinstance(value, (int, float)) else None
@@ -476,12 +492,16 @@ def table(results: dict[str, object]) -> str:
 
     def peak(e: dict[str, object]) -> str:
         parts = []
-        for key in ("compile", "verify", "explain_n"):
+        for key in ("compile", "compile_fast", "verify", "explain_n"):
             value = (e.get(key) or {}).get("peak_mb") if isinstance(e.get(key), dict) else None
             parts.append(_num(value, 0) if value else "-")
         return " / ".join(parts) + " MB"
 
-    row("peak RSS: compile / verify / explain", [peak(e) for _, e in sizes], BARS["peak_mb"][0])
+    row(
+        "peak RSS: compile / compile --fast / verify / explain",
+        [peak(e) for _, e in sizes],
+        BARS["peak_mb"][0],
+    )
     row("explain: 1 request, median wall", [_timed(e, "explain_1") for _, e in sizes])
     row("explain: N requests, median wall", [_timed(e, "explain_n") for _, e in sizes])
     row(
@@ -563,13 +583,37 @@ def _verdicts(sizes: list[tuple[str, dict[str, object]]]) -> str:
         else:
             lines.append(f"- {label}: {'PASS' if check(value) else 'FAIL'} ({_num(value)})")
 
-    judge(BARS["compile_s"][0], _value(big, "compile", "wall_s"), BARS["compile_s"][1])
-    judge(BARS["verify_s"][0], _value(big, "verify", "wall_s"), BARS["verify_s"][1])
+    def at_least(key: str) -> float | None:
+        """A lower bound for an unfinished command: how long it ran before it was stopped."""
+        item = big.get(key)
+        if isinstance(item, dict) and item.get("interrupted") and item.get("after_s"):
+            return float(item["after_s"])
+        return None
+
+    def judge_time(label: str, key: str, check, floor: float | None, why: str) -> None:
+        value = _value(big, key, "wall_s")
+        if value is None and floor is not None and not check(floor):
+            lines.append(f"- {label}: FAIL (not finished, but {why} {_num(floor)} s)")
+        else:
+            judge(label, value, check)
+
+    fast = _value(big, "compile_fast", "wall_s")
+    judge_time(
+        BARS["compile_s"][0],
+        "compile",
+        BARS["compile_s"][1],
+        at_least("compile") or fast,
+        "it ran for" if at_least("compile") else "compile --fast alone took",
+    )
+    judge_time(BARS["verify_s"][0], "verify", BARS["verify_s"][1], at_least("verify"), "it ran for")
     peaks = [
         _value(big, key, "peak_mb") for key in ("compile", "compile_fast", "verify", "explain_n")
     ]
+    missing = [
+        k for k, p in zip(("compile", "verify"), (peaks[0], peaks[2]), strict=True) if p is None
+    ]
     judge(
-        BARS["peak_mb"][0],
+        BARS["peak_mb"][0] + (f" (without {' and '.join(missing)})" if missing else ""),
         max((p for p in peaks if p is not None), default=None),
         BARS["peak_mb"][1],
     )
@@ -584,6 +628,7 @@ def _verdicts(sizes: list[tuple[str, dict[str, object]]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global OUT, RESULTS
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="100,1000,10000", help="comma-separated flow counts")
     parser.add_argument("--runs", type=int, default=3, help="runs per command (median)")
@@ -596,13 +641,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--report", action="store_true", help="only print the table of saved results"
     )
+    parser.add_argument("--out", type=Path, default=OUT, help="output directory (benchmarks/out)")
     args = parser.parse_args(argv)
+    OUT = args.out.resolve()
+    RESULTS = OUT / "results.json"
 
     results = load_results()
+    status = 0
     if not args.report:
+        # An outer `timeout` sends SIGTERM: stop the running command and print what finished.
+        signal.signal(signal.SIGTERM, _interrupted)
         results["machine"] = machine()
-        for n in (int(s.replace(",", "").replace("_", "")) for s in args.sizes.split(",") if s):
-            bench_size(n, args, results)
+        try:
+            for n in (int(s.replace(",", "").replace("_", "")) for s in args.sizes.split(",") if s):
+                bench_size(n, args, results)
+        except (KeyboardInterrupt, SystemExit):
+            print("interrupted: the table shows what finished", file=sys.stderr)
+            status = 130
+            for entry in results["sizes"].values():  # type: ignore[union-attr]
+                for item in entry.values():
+                    if isinstance(item, dict) and item.get("interrupted") and "after_s" not in item:
+                        item["after_s"] = time.time() - item["started"]
+            save(results)
     if not results.get("sizes"):
         print("no results yet; run without --report", file=sys.stderr)
         return 1
@@ -610,7 +670,11 @@ def main(argv: list[str] | None = None) -> int:
     (OUT / "results.md").write_text(text + "\n")
     print()
     print(text)
-    return 0
+    return status
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 if __name__ == "__main__":
