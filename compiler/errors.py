@@ -76,6 +76,7 @@ CODES: dict[str, str] = {
     "XF505": "missing policy or endpoint for the spec",
     "XF506": "assertion failed",
     "XF507": "endpoint or association the spec does not declare",
+    "XF508": "a network's other egress bypasses the endpoint policy",
 }
 
 

@@ -30,6 +30,8 @@ class Network:
     vpc_id: str
     route_table_ids: tuple[str, ...]
     endpoint_id: str | None  # None: xflow creates the endpoint
+    egress: str | None = None  # "none", "nat" or "internet"; None: not declared
+    bypass_accepted: str | None = None  # why an egress bypass is acceptable
     span: Span | None = field(default=None, compare=False, repr=False)
 
     @property
@@ -206,6 +208,8 @@ class _Builder:
                 vpc_id=raw["vpc_id"],
                 route_table_ids=tuple(sorted(raw["route_table_ids"])),
                 endpoint_id=None if endpoint == "create" else endpoint,
+                egress=raw.get("egress"),
+                bypass_accepted=raw.get("bypass_accepted"),
                 span=self.document.key_spans.get(ptr) or self.span(ptr),
             )
             for index, rtb in enumerate(raw["route_table_ids"]):

@@ -37,9 +37,9 @@ from .grants import Grant, grants
 from .hcl import TfTree
 from .intent import LOCKOUT_ACTIONS, Intent
 from .model import Bucket, Network, Spec
-from .paths import PathClass, Topology, outside_paths, topology
+from .paths import NAT_IP, PathClass, Topology, outside_paths, topology
 from .policy import PolicyDocument, Statement
-from .request import Request
+from .request import Caller, NetworkPath, Request
 from .tfmodel import Perimeter, TfBucketPolicy, read_perimeter
 
 ASSUMPTIONS = (
@@ -462,16 +462,81 @@ def verify(spec: Spec, tree: TfTree) -> Report:
                     policy.span,
                 )
             )
+    assumptions = ASSUMPTIONS + _egress_assumptions(spec)
     if refusals:
-        return Report(tuple(findings), tuple(refusals), ASSUMPTIONS, 0)
+        return Report(tuple(findings), tuple(refusals), assumptions, 0)
+    bypasses, accepted = _bypass_findings(verifier)
+    findings += bypasses
     try:
         findings += _exposure_findings(verifier)
         findings += _assertion_findings(verifier)
     except UnsupportedPolicyError as error:
         refusals.append(Diagnostic("XF404", str(error)))
     return Report(
-        tuple(findings), tuple(refusals), ASSUMPTIONS, verifier.evaluated, _exceptions(spec)
+        tuple(findings),
+        tuple(refusals),
+        assumptions,
+        verifier.evaluated,
+        _exceptions(spec) + accepted,
     )
+
+
+def _egress_assumptions(spec: Spec) -> tuple[str, ...]:
+    undeclared = sorted(n.name for n in spec.networks if n.egress is None)
+    if not undeclared:
+        return ()
+    return (
+        f"Networks {', '.join(undeclared)} declare no egress, so they are taken to reach S3 only "
+        "through their endpoint; declare egress: none, nat or internet to make this explicit.",
+    )
+
+
+def _bypass_findings(verifier: _Verifier) -> tuple[list[Finding], tuple[str, ...]]:
+    """Egress beside the endpoint: S3 in other Regions (and any S3 host the route tables send
+    elsewhere) is reached without the endpoint policy, so any credentials reach any bucket."""
+    findings: list[Finding] = []
+    accepted: list[str] = []
+    for network in verifier.spec.networks:
+        if network.egress not in ("nat", "internet"):
+            continue
+        gateway = "NAT gateway" if network.egress == "nat" else "internet gateway"
+        intruder = Caller(
+            arn=f"arn:aws:iam::{verifier.foreign}:user/intruder", account=verifier.foreign
+        )
+        request = Request(
+            caller=intruder,
+            action="s3:PutObject",
+            bucket="xflow-intruder-bucket",
+            bucket_account=verifier.foreign,
+            key="loot",
+            path=NetworkPath(source_ip=NAT_IP),
+        )
+        decision = verifier.decide(request, ALLOW_EVERYONE_POLICY, None)
+        if not decision.allowed:
+            continue
+        message = (
+            f"network {network.name!r} has egress through a {gateway}: S3 requests to buckets "
+            f"outside {network.region} leave through it without the endpoint policy, so any "
+            "credentials can reach any bucket there (for example an intruder's own bucket)"
+        )
+        if network.bypass_accepted:
+            accepted.append(f"{message}; accepted: {network.bypass_accepted}")
+            continue
+        counterexample = (
+            f"s3:PutObject by {intruder.arn} on bucket xflow-intruder-bucket (account "
+            f"{verifier.foreign}) in another Region, key=loot, from network {network.name} "
+            f"through its {gateway}"
+        )
+        findings.append(
+            Finding(
+                "XF508",
+                message + "; restrict that egress, or say why it is acceptable in bypass_accepted",
+                counterexample,
+                (decision.reason,),
+                network.span,
+            )
+        )
+    return findings, tuple(accepted)
 
 
 def _exceptions(spec: Spec) -> tuple[str, ...]:
