@@ -39,6 +39,8 @@ class Constants:
     actions: frozenset[str] = frozenset()
     list_prefixes: frozenset[str] = frozenset()
     keys_used: frozenset[str] = frozenset()  # condition keys, lower-cased
+    services: frozenset[str] = frozenset()  # service principals and aws:PrincipalServiceName values
+    source_arns: frozenset[str] = frozenset()
 
 
 def constants(policies: Iterable[PolicyDocument | None]) -> Constants:
@@ -51,6 +53,8 @@ def constants(policies: Iterable[PolicyDocument | None]) -> Constants:
     actions: set[str] = set()
     list_prefixes: set[str] = set()
     keys_used: set[str] = set()
+    services: set[str] = set()
+    source_arns: set[str] = set()
     for policy in policies:
         if policy is None:
             continue
@@ -58,6 +62,8 @@ def constants(policies: Iterable[PolicyDocument | None]) -> Constants:
             resources.update(statement.resources)
             actions.update(statement.actions)
             for principal in statement.principals or ():
+                if principal.kind == "Service":
+                    services.add(principal.value)
                 if principal.kind == "AWS" and principal.value != "*":
                     if principal.value.isdigit():
                         accounts.add(principal.value)
@@ -76,6 +82,8 @@ def constants(policies: Iterable[PolicyDocument | None]) -> Constants:
                     "aws:sourceip": cidrs,
                     "aws:vpcsourceip": cidrs,
                     "s3:prefix": list_prefixes,
+                    "aws:principalservicename": services,
+                    "aws:sourcearn": source_arns,
                 }.get(key)
                 if bucket is not None:
                     bucket.update(condition.values)
@@ -93,6 +101,8 @@ def constants(policies: Iterable[PolicyDocument | None]) -> Constants:
         frozenset(actions),
         frozenset(list_prefixes),
         frozenset(keys_used),
+        frozenset(services),
+        frozenset(source_arns),
     )
 
 

@@ -55,6 +55,7 @@ CODES: dict[str, str] = {
     "XF210": "flow crosses Regions: a gateway endpoint serves only buckets in its own Region",
     "XF211": "duplicate flow",
     "XF212": "invalid assertion",
+    "XF213": "a flow needs either a principal and a network, or a service",
     "XF220": "warning: bucket has no admin in its own account (lockout risk)",
     # Compile (XF3xx)
     "XF301": "policy over AWS's size limit",

@@ -77,3 +77,47 @@ def _without_redundant(all_grants: Iterable[Grant]) -> set[Grant]:
             if not covered:
                 kept.add(grant)
     return kept
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class ServiceGrant:
+    bucket: str  # spec bucket key
+    service: str  # e.g. "cloudtrail.amazonaws.com"
+    source_account: str
+    source_arn: str  # "" when the spec pins none
+    action: str
+    scope: Scope
+
+    def covers(
+        self, service: str | None, source_account: str | None, source_arn: str | None
+    ) -> bool:
+        return (
+            service == self.service
+            and source_account == self.source_account
+            and (not self.source_arn or source_arn == self.source_arn)
+        )
+
+
+def service_grants(spec: Spec) -> tuple[ServiceGrant, ...]:
+    """Every (bucket, service on behalf of an account, action, scope) the spec allows."""
+    out: set[ServiceGrant] = set()
+    for flow in spec.service_flows:
+        service = flow.service
+        for action in flow.actions:
+            out.add(
+                ServiceGrant(
+                    flow.bucket.key,
+                    service.service,
+                    service.source_account,
+                    service.source_arn or "",
+                    action.name,
+                    _scope(action.resource, action.prefix_key, flow.prefix or ""),
+                )
+            )
+    return tuple(sorted(out))
+
+
+def _scope(resource: str, prefix_key: bool, prefix: str) -> Scope:
+    if resource == "object":
+        return Scope("object", prefix)
+    return Scope("bucket", prefix) if prefix_key else Scope("bucket")

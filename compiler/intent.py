@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from .grants import Grant, Scope
+from .grants import Grant, Scope, ServiceGrant, service_grants
 from .model import Bucket, Network, Spec
 
 # The bucket owner's root user keeps these despite any Deny in the bucket policy (S3 API reference).
@@ -26,6 +26,9 @@ class Intent:
             key = (grant.bucket, grant.network, grant.principal_arn, grant.action.lower())
             self._scopes[key].append(grant.scope)
         self._buckets = {(b.name, b.account_id): b for b in spec.buckets}
+        self.service_grants: dict[str, list[ServiceGrant]] = defaultdict(list)
+        for service_grant in service_grants(spec):
+            self.service_grants[service_grant.bucket].append(service_grant)
 
     def spec_bucket(self, name: str, account_id: str) -> Bucket | None:
         return self._buckets.get((name, account_id))
@@ -80,4 +83,25 @@ class Intent:
         bucket = self.spec_bucket(bucket_name, bucket_account)
         return bucket is not None and self.granted(
             bucket, network, principal_arn, action, key, list_prefix
+        )
+
+    def service_layer(
+        self,
+        bucket: Bucket,
+        service: str,
+        source_account: str | None,
+        source_arn: str | None,
+        action: str,
+        key: str | None,
+        list_prefix: str | None,
+        secure_transport: bool,
+    ) -> bool:
+        """Service flows: the named service, on behalf of its source account (and resource)."""
+        if not secure_transport:
+            return False
+        return any(
+            grant.covers(service, source_account, source_arn)
+            and grant.action.lower() == action.lower()
+            and grant.scope.covers(key, list_prefix)
+            for grant in self.service_grants.get(bucket.key, ())
         )

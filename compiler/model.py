@@ -75,6 +75,27 @@ class Flow:
 
 
 @dataclass(frozen=True, slots=True)
+class Service:
+    key: str
+    service: str  # e.g. "cloudtrail.amazonaws.com"
+    source_account: str
+    source_arn: str | None
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceFlow:
+    """An AWS service reading or writing a bucket on an account's behalf (no network: AWS's own)."""
+
+    service: Service
+    bucket: Bucket
+    access: tuple[str, ...]
+    actions: tuple[S3Action, ...]
+    prefix: str | None
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Assertion:
     principal_arn: str | None  # None: anonymous
     network: str | None  # None: the internet
@@ -97,6 +118,8 @@ class Spec:
     admins: tuple[str, ...]  # ARNs, sorted
     flows: tuple[Flow, ...]
     assertions: tuple[Assertion, ...] = ()
+    services: tuple[Service, ...] = ()
+    service_flows: tuple[ServiceFlow, ...] = ()
 
     def account_alias(self, account_id: str) -> str | None:
         return next((alias for alias, value in self.accounts if value == account_id), None)
@@ -308,6 +331,8 @@ class _Builder:
         out: list[Flow] = []
         seen: dict[tuple[object, ...], int] = {}
         for index, raw in enumerate(self.data.get("flows", [])):
+            if "service" in raw or "principal" not in raw or "network" not in raw:
+                continue  # service flows, and malformed ones, are service_flows()' business
             ptr = f"/flows/{index}"
             principal = self.reference(
                 principals, "principal", raw["principal"], f"{ptr}/principal"
@@ -370,6 +395,50 @@ class _Builder:
                     actions=actions,
                     prefix=prefix,
                     span=self.span(ptr),
+                )
+            )
+        return tuple(out)
+
+    def services(self) -> dict[str, Service]:
+        out: dict[str, Service] = {}
+        for key, raw, ptr in self.entries("services"):
+            out[key] = Service(
+                key=key,
+                service=raw["service"],
+                source_account=self.account(raw["source_account"], f"{ptr}/source_account"),
+                source_arn=raw.get("source_arn"),
+                span=self.document.key_spans.get(ptr) or self.span(ptr),
+            )
+        return out
+
+    def service_flows(
+        self, services: Mapping[str, Service], buckets: Mapping[str, Bucket]
+    ) -> tuple[ServiceFlow, ...]:
+        out: list[ServiceFlow] = []
+        for index, raw in enumerate(self.data.get("flows", [])):
+            ptr = f"/flows/{index}"
+            has_service = "service" in raw
+            if has_service == ("principal" in raw) or has_service == ("network" in raw):
+                self.error(
+                    "XF213",
+                    "a flow names either a principal and a network, or a service (which reaches "
+                    "S3 from AWS's own network)",
+                    ptr,
+                )
+                continue
+            if not has_service:
+                continue
+            service = self.reference(services, "service", raw["service"], f"{ptr}/service")
+            bucket = self.reference(buckets, "bucket", raw["bucket"], f"{ptr}/bucket")
+            access = raw["access"] if isinstance(raw["access"], list) else [raw["access"]]
+            actions, invalid = resolve_access(access)
+            for item in invalid:
+                self.error("XF208", _action_problem(item), f"{ptr}/access")
+            if service is None or bucket is None or invalid:
+                continue
+            out.append(
+                ServiceFlow(
+                    service, bucket, tuple(access), actions, raw.get("prefix"), self.span(ptr)
                 )
             )
         return tuple(out)
@@ -463,6 +532,8 @@ def build(document: Document) -> Spec:
     admins = builder.admins(principals)
     flows = builder.flows(principals, networks, buckets)
     assertions = builder.assertions(principals, networks, buckets)
+    services = builder.services()
+    service_flows = builder.service_flows(services, buckets)
     if builder.diagnostics:
         raise XflowError(builder.diagnostics)
     return Spec(
@@ -474,4 +545,6 @@ def build(document: Document) -> Spec:
         admins=admins,
         flows=flows,
         assertions=assertions,
+        services=tuple(services.values()),
+        service_flows=service_flows,
     )

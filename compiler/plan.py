@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from .grants import Grant, grants
+from .grants import Grant, grants, service_grants
 from .model import Bucket, Network, Spec, slug
 from .policies import bucket_policy, endpoint_policy
 from .policy import PolicyDocument
@@ -57,6 +57,7 @@ def module_directory(spec: Spec, account_id: str, region: str) -> str:
 def build(spec: Spec, spec_name: str) -> Plan:
     """Plan every resource of every (account, Region) module the spec needs."""
     all_grants = grants(spec)
+    all_services = service_grants(spec)
     endpoints: dict[tuple[str, str], list[EndpointPlan]] = defaultdict(list)
     associations: dict[tuple[str, str], list[AssociationPlan]] = defaultdict(list)
     policies: dict[tuple[str, str], list[BucketPolicyPlan]] = defaultdict(list)
@@ -71,7 +72,9 @@ def build(spec: Spec, spec_name: str) -> Plan:
     for bucket in spec.buckets:
         where = (bucket.account_id, bucket.region)
         policies[where].append(
-            BucketPolicyPlan(bucket, slug(bucket.key), bucket_policy(spec, bucket, all_grants))
+            BucketPolicyPlan(
+                bucket, slug(bucket.key), bucket_policy(spec, bucket, all_grants, all_services)
+            )
         )
     modules = [
         ModulePlan(

@@ -6,8 +6,9 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
-from .grants import Grant, Scope
+from .grants import Grant, Scope, ServiceGrant
 from .model import Bucket, Network, Spec
 from .policy import Condition, PolicyDocument, PrincipalRef, Statement
 
@@ -97,9 +98,25 @@ def endpoint_policy(
     return PolicyDocument(statements=tuple(statements))
 
 
-def bucket_policy(spec: Spec, bucket: Bucket, grants: Sequence[Grant]) -> PolicyDocument:
+def bucket_policy(
+    spec: Spec,
+    bucket: Bucket,
+    grants: Sequence[Grant],
+    services: Sequence[ServiceGrant] = (),
+) -> PolicyDocument:
     """Allows for the flows into ``bucket`` plus the Denies that make them the only way in."""
     mine = [g for g in grants if g.bucket == bucket.key]
+    my_services = [g for g in services if g.bucket == bucket.key]
+    # Service principals carry no principal ARN: they are exempt from the principal Denies and
+    # get only what their Allow (pinned to the source account) grants.
+    not_service: tuple[Condition, ...] = ()
+    unlisted_services: tuple[Condition, ...] = ()
+    if my_services:
+        names = tuple(sorted({g.service for g in my_services}))
+        not_service = (Condition("Null", "aws:PrincipalServiceName", ("true",)),)
+        unlisted_services = (
+            Condition("StringNotEqualsIfExists", "aws:PrincipalServiceName", names),
+        )
     networks = {n.name: n for n in spec.networks}
     resources = (bucket.arn, f"{bucket.arn}/*")
     statements = [
@@ -120,13 +137,16 @@ def bucket_policy(spec: Spec, bucket: Bucket, grants: Sequence[Grant]) -> Policy
             principals=(PrincipalRef("*", "*"),),
             actions=(ALL_S3,),
             resources=resources,
-            conditions=(Condition("ArnNotEquals", "aws:PrincipalArn", listed),) if listed else (),
+            conditions=(
+                *((Condition("ArnNotEquals", "aws:PrincipalArn", listed),) if listed else ()),
+                *unlisted_services,
+            ),
         )
     )
     statements.extend(_allow_statements(bucket, mine, networks))
-    statements.extend(
-        _flow_limits(bucket, [g for g in mine if g.principal_arn not in spec.admins], networks)
-    )
+    statements.extend(_service_statements(bucket, my_services))
+    limits = _flow_limits(bucket, [g for g in mine if g.principal_arn not in spec.admins], networks)
+    statements.extend(replace(s, conditions=s.conditions + not_service) for s in limits)
     return PolicyDocument(statements=tuple(statements))
 
 
@@ -150,6 +170,32 @@ def _allow_statements(
                     conditions=(network_condition(networks[network_name]), *extra),
                 )
             )
+    return out
+
+
+def _service_statements(bucket: Bucket, grants: Sequence[ServiceGrant]) -> list[Statement]:
+    by_target: dict[tuple[str, str, str, Scope], list[str]] = defaultdict(list)
+    for grant in grants:
+        key = (grant.service, grant.source_account, grant.source_arn, grant.scope)
+        by_target[key].append(grant.action)
+    out: list[Statement] = []
+    for (service, account, source_arn, scope), actions in sorted(by_target.items()):
+        resource, extra = _scope_target(bucket, scope)
+        pinned: tuple[Condition, ...] = (
+            Condition("StringEquals", "aws:SourceAccount", (account,)),
+        )
+        if source_arn:
+            pinned += (Condition("ArnEquals", "aws:SourceArn", (source_arn,)),)
+        out.append(
+            Statement(
+                sid=_sid("AllowService", service, account, source_arn, resource, sorted(actions)),
+                effect="Allow",
+                principals=(PrincipalRef("Service", service),),
+                actions=tuple(sorted(actions)),
+                resources=(resource,),
+                conditions=(*pinned, *extra),
+            )
+        )
     return out
 
 

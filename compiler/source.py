@@ -21,6 +21,7 @@ from .errors import Diagnostic, Span, XflowError
 
 MAX_NODES = 1_000_000  # keys and values, counting every use of an alias (stops "billion laughs")
 MAX_DEPTH = 100  # nesting levels; PyYAML's composer recurses, deeper input overflows the stack
+_CSafeLoader = getattr(yaml, "CSafeLoader", None)  # libyaml's parser and composer, if built
 
 _YAML = "tag:yaml.org,2002:"
 _STR, _SEQ, _MAP = _YAML + "str", _YAML + "seq", _YAML + "map"
@@ -128,12 +129,55 @@ class _Loader(yaml.SafeLoader):
             self._depth -= 1
 
 
+def _fast_compose(text: str) -> tuple[bool, Node | None]:
+    """Compose with libyaml: (True, root), or (False, None) if only PyYAML can say what happens.
+
+    libyaml builds the same nodes with the same marks several times faster (only a plain scalar's
+    style is "" rather than None), but words its errors differently and does not stop at
+    MAX_DEPTH; for any error, and for a document nested that deep, the caller composes again
+    with PyYAML, whose node graph or diagnostic is then the one reported.
+    """
+    if _CSafeLoader is None or "\t" in text or not text.endswith("\n"):
+        return False, None  # PyYAML refuses some tabs libyaml takes, and marks the end differently
+    loader = _CSafeLoader(text)
+    try:
+        root: Node | None = loader.get_single_node()
+    except yaml.YAMLError:
+        return False, None
+    finally:
+        loader.dispose()
+    return (True, root) if root is None or _shallow(root) else (False, None)
+
+
+def _shallow(root: Node) -> bool:
+    """Whether PyYAML's composer, which counts nesting as it goes, would accept the graph.
+
+    It enters every node where its event appears (an alias's target only at its anchor), so the
+    walk follows document order and descends into each collection once.
+    """
+    seen: set[int] = set()
+    stack: list[tuple[Node, int]] = [(root, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth >= MAX_DEPTH:
+            return False
+        if isinstance(node, ScalarNode) or id(node) in seen:
+            continue
+        seen.add(id(node))
+        children = node.value if isinstance(node, SequenceNode) else chain(*node.value)
+        stack.extend((child, depth + 1) for child in reversed(list(children)))
+    return True
+
+
 def _compose(text: str, display: str) -> tuple[Node | None, _Loader]:
     try:
         loader = _Loader(text)
     except yaml.YAMLError as exc:  # the reader rejects non-printable characters up front
         raise XflowError([_syntax(exc, text, display)]) from None
     try:
+        composed, root = _fast_compose(text)
+        if composed:
+            return root, loader
         return loader.get_single_node(), loader
     except _TooDeep as exc:
         message = f"nested more than {MAX_DEPTH} levels deep"
@@ -236,7 +280,7 @@ class _Builder:
     def _tag_of(self, node: ScalarNode) -> str | None:
         """The scalar's effective tag, or None (reported) for a refused tag or a merge key."""
         resolved = _STR  # quoted and block scalars are strings; plain ones are resolved
-        if node.style is None:
+        if not node.style:  # plain: None from PyYAML's composer, "" from libyaml's
             implicit = (True, False)
             resolved = self._loader.resolve(ScalarNode, node.value, implicit)  # type: ignore[no-untyped-call]
         if node.tag not in (resolved, _STR):  # an explicit !!str is a way of quoting

@@ -184,6 +184,74 @@ class _Verifier:
                                 decision,
                                 request,
                             )
+        yield from self.service_mismatches(bucket, policy, found)
+
+    def service_mismatches(
+        self, bucket: Bucket, policy: PolicyDocument | None, found: Constants
+    ) -> Iterator[_Mismatch]:
+        """AWS service principals: each service the spec or the policy names and a fresh one, on
+        behalf of each source account and resource, a foreign one, or none."""
+        grants = self.intent.service_grants.get(bucket.key, [])
+        services = {g.service for g in grants} | found.services | {"xflow-witness.amazonaws.com"}
+        accounts: set[str | None] = {g.source_account for g in grants}
+        accounts |= {self.foreign, bucket.account_id, None} | set(found.accounts)
+        fresh_arn = f"arn:aws:cloudtrail:us-east-1:{self.foreign}:trail/xflow-witness"
+        arns: set[str | None] = {g.source_arn for g in grants if g.source_arn}
+        arns |= set(found.source_arns) | {fresh_arn, None}
+        internet = next(p for p in self.outside if p.kind == "internet")
+        targets = self._targets(
+            found,
+            [],
+            bucket.name,
+            extra_prefixes={g.scope.prefix for g in grants},
+            extra_actions={g.action for g in grants},
+        )
+        for service in sorted(services):
+            caller = Caller(arn=None, account=None, service=service)
+            for account in sorted(accounts, key=str):
+                label = f"service {service} on behalf of " + (
+                    f"account {account}" if account else "no account"
+                )
+                for source_arn in sorted(arns, key=str):
+                    for tls in (True, False):
+                        for target in targets:
+                            request = Request(
+                                caller=caller,
+                                action=target.action,
+                                bucket=bucket.name,
+                                bucket_account=bucket.account_id,
+                                key=target.key,
+                                list_prefix=target.list_prefix,
+                                path=internet.path,
+                                secure_transport=tls,
+                                source_account=account,
+                                source_arn=source_arn,
+                            )
+                            decision = self.decide(request, policy, None)
+                            expected = self.intent.service_layer(
+                                bucket,
+                                service,
+                                account,
+                                source_arn,
+                                target.action,
+                                target.key,
+                                target.list_prefix,
+                                tls,
+                            )
+                            if decision.allowed != expected:
+                                yield _Mismatch(
+                                    "bucket",
+                                    CallerClass(caller, label),
+                                    internet,
+                                    bucket.name,
+                                    bucket.name,
+                                    bucket.account_id,
+                                    target,
+                                    tls,
+                                    expected,
+                                    decision,
+                                    request,
+                                )
 
     # -- the endpoint layer -----------------------------------------------------------------
     def endpoint_mismatches(self, network: Network) -> Iterator[_Mismatch]:
@@ -264,13 +332,21 @@ class _Verifier:
     def _name(self, arn: str) -> str:
         return next((f"{p.key} ({arn})" for p in self.spec.principals if p.arn == arn), arn)
 
-    def _targets(self, found: Constants, mine: list[Grant], bucket_name: str) -> list[Target]:
-        prefixes = {g.scope.prefix for g in mine if g.scope.prefix}
+    def _targets(
+        self,
+        found: Constants,
+        mine: list[Grant],
+        bucket_name: str,
+        extra_prefixes: set[str] | None = None,
+        extra_actions: set[str] | None = None,
+    ) -> list[Target]:
+        prefixes = {g.scope.prefix for g in mine if g.scope.prefix} | (extra_prefixes or set())
+        prefixes.discard("")
         keys = key_witnesses(bucket_name, found.resources, prefixes)
         list_prefixes = list_prefix_witnesses(found.list_prefixes, prefixes)
         return action_targets(
             self.all_constants.actions,
-            {g.action for g in mine},
+            {g.action for g in mine} | (extra_actions or set()),
             keys,
             list_prefixes,
             LOCKOUT_ACTIONS,
@@ -336,6 +412,17 @@ class _Verifier:
         tf = self.policies.get(spec_bucket.name)
         bucket_policy = tf.policy if tf else None
         decision = self.decide(request, bucket_policy, path.endpoint_policy)
+        if request.caller.service is not None:
+            return decision, self.intent.service_layer(
+                spec_bucket,
+                request.caller.service,
+                request.source_account,
+                request.source_arn,
+                request.action,
+                request.key,
+                request.list_prefix,
+                request.secure_transport,
+            )
         expected = self.intent.bucket_layer(
             spec_bucket,
             path.network,

@@ -9,10 +9,12 @@ import yaml
 
 from compiler.api import compile_spec, generate, load_spec
 from compiler.errors import XflowError
+from compiler.evaluate import evaluate
 from compiler.hcl import TfTree, read_text
 from compiler.limits import BUCKET_POLICY_LIMIT, ENDPOINT_POLICY_LIMIT, compact_size
 from compiler.model import warnings
 from compiler.policy import to_json
+from compiler.request import Caller, NetworkPath, Request
 from compiler.verify import Report, verify
 
 
@@ -145,3 +147,90 @@ def test_a_policy_over_its_limit_is_an_error_naming_it(tmp_path: Path) -> None:
         note.startswith("largest statement") for d in raised.value.diagnostics for note in d.notes
     )
     assert not out.exists()
+
+
+TRAIL = "arn:aws:cloudtrail:eu-west-1:111111111111:trail/main"
+
+
+def _service_spec() -> dict[str, object]:
+    data = _spec(egress="none")
+    data["services"] = {
+        "trail": {
+            "service": "cloudtrail.amazonaws.com",
+            "source_account": "data",
+            "source_arn": TRAIL,
+        }
+    }
+    data["flows"] = [
+        *data["flows"],  # type: ignore[list-item]
+        {
+            "service": "trail",
+            "bucket": "lake",
+            "access": ["write", "s3:GetBucketAcl"],
+            "prefix": "AWSLogs/",
+        },
+    ]
+    return data
+
+
+def _service_request(
+    account: str | None, source_arn: str | None, key: str = "AWSLogs/x.json"
+) -> Request:
+    return Request(
+        caller=Caller(arn=None, account=None, service="cloudtrail.amazonaws.com"),
+        action="s3:PutObject",
+        bucket="perimeter-lake",
+        bucket_account="111111111111",
+        key=key,
+        path=NetworkPath(source_ip="203.0.113.10"),
+        source_account=account,
+        source_arn=source_arn,
+    )
+
+
+def test_a_service_flow_is_allowed_only_for_its_source_account_and_resource(tmp_path: Path) -> None:
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(_service_spec()), encoding="utf-8")
+    spec = load_spec(path)
+    planned, files = generate(spec, "spec.yaml")
+    (policy,) = [
+        item.policy
+        for module in planned.modules
+        for item in module.bucket_policies
+        if item.bucket.name == "perimeter-lake"
+    ]
+
+    def allowed(request: Request) -> bool:
+        return evaluate(request, bucket_policy=policy, endpoint_policy=None).allowed
+
+    assert allowed(_service_request("111111111111", TRAIL))
+    assert not allowed(_service_request("444455556666", TRAIL)), "another account's trail"
+    assert not allowed(_service_request(None, None)), "no source account"
+    assert not allowed(_service_request("111111111111", TRAIL.replace("main", "other")))
+    assert not allowed(_service_request("111111111111", TRAIL, key="elsewhere/x.json"))
+    report = verify(spec, TfTree(tuple(read_text(t, p) for p, t in sorted(files.items())), ()))
+    assert report.exit_code == 0, [f.message for f in report.findings]
+
+
+def test_dropping_the_source_account_pin_is_caught(tmp_path: Path) -> None:
+    path = tmp_path / "spec.yaml"
+    data = _service_spec()
+    data["services"]["trail"].pop("source_arn")  # type: ignore[index]
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    spec = load_spec(path)
+    _, files = generate(spec, "spec.yaml")
+    edited = {
+        name: text.replace(
+            '"aws:SourceAccount" = ["111111111111"]', '"aws:SourceAccount" = ["444455556666"]'
+        )
+        for name, text in files.items()
+    }
+    assert edited != files
+    report = verify(spec, TfTree(tuple(read_text(t, p) for p, t in sorted(edited.items())), ()))
+    assert report.exit_code == 1
+    unintended = [f for f in report.findings if f.code == "XF501"]
+    assert any(
+        "service cloudtrail.amazonaws.com on behalf of account 444455556666" in f.message
+        for f in unintended
+    )
+    assert any(f.code == "XF502" for f in report.findings)
