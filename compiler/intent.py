@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from . import awsowned
 from .grants import Grant, Scope, ServiceGrant, service_grants
 from .model import Bucket, Network, Spec
 
@@ -80,6 +81,10 @@ class Intent:
         list_prefix: str | None,
     ) -> bool:
         """The endpoint policy's share: exactly the flows over its network, to the spec's buckets."""
+        if action.lower() == awsowned.ACTION.lower() and key is not None:
+            for owned in awsowned.objects_for(network.workloads, network.region):
+                if owned.bucket == bucket_name and key.startswith(owned.prefix):
+                    return True
         bucket = self.spec_bucket(bucket_name, bucket_account)
         return bucket is not None and self.granted(
             bucket, network, principal_arn, action, key, list_prefix

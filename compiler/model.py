@@ -32,6 +32,7 @@ class Network:
     endpoint_id: str | None  # None: xflow creates the endpoint
     egress: str | None = None  # "none", "nat" or "internet"; None: not declared
     bypass_accepted: str | None = None  # why an egress bypass is acceptable
+    workloads: tuple[str, ...] = ()  # names from the AWS-owned bucket catalogue
     span: Span | None = field(default=None, compare=False, repr=False)
 
     @property
@@ -233,6 +234,7 @@ class _Builder:
                 endpoint_id=None if endpoint == "create" else endpoint,
                 egress=raw.get("egress"),
                 bypass_accepted=raw.get("bypass_accepted"),
+                workloads=tuple(sorted(raw.get("workloads", ()))),
                 span=self.document.key_spans.get(ptr) or self.span(ptr),
             )
             for index, rtb in enumerate(raw["route_table_ids"]):

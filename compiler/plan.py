@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from .grants import Grant, grants, service_grants
+from .grants import Grant, ServiceGrant, grants, service_grants
 from .model import Bucket, Network, Spec, slug
 from .policies import bucket_policy, endpoint_policy
 from .policy import PolicyDocument
@@ -58,6 +58,15 @@ def build(spec: Spec, spec_name: str) -> Plan:
     """Plan every resource of every (account, Region) module the spec needs."""
     all_grants = grants(spec)
     all_services = service_grants(spec)
+    # Each policy reads only its own network's or bucket's grants: index them once, in order.
+    by_network: dict[str, list[Grant]] = defaultdict(list)
+    by_bucket: dict[str, list[Grant]] = defaultdict(list)
+    for grant in all_grants:
+        by_network[grant.network].append(grant)
+        by_bucket[grant.bucket].append(grant)
+    services_by_bucket: dict[str, list[ServiceGrant]] = defaultdict(list)
+    for service in all_services:
+        services_by_bucket[service.bucket].append(service)
     endpoints: dict[tuple[str, str], list[EndpointPlan]] = defaultdict(list)
     associations: dict[tuple[str, str], list[AssociationPlan]] = defaultdict(list)
     policies: dict[tuple[str, str], list[BucketPolicyPlan]] = defaultdict(list)
@@ -65,7 +74,9 @@ def build(spec: Spec, spec_name: str) -> Plan:
         where = (network.account_id, network.region)
         name = slug(network.name)
         endpoints[where].append(
-            EndpointPlan(network, name, endpoint_policy(network, spec.buckets, all_grants))
+            EndpointPlan(
+                network, name, endpoint_policy(network, spec.buckets, by_network[network.name])
+            )
         )
         for rtb in network.route_table_ids:
             associations[where].append(AssociationPlan(network, rtb, f"{name}_{slug(rtb)}", name))
@@ -73,7 +84,9 @@ def build(spec: Spec, spec_name: str) -> Plan:
         where = (bucket.account_id, bucket.region)
         policies[where].append(
             BucketPolicyPlan(
-                bucket, slug(bucket.key), bucket_policy(spec, bucket, all_grants, all_services)
+                bucket,
+                slug(bucket.key),
+                bucket_policy(spec, bucket, by_bucket[bucket.key], services_by_bucket[bucket.key]),
             )
         )
     modules = [

@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
+from . import awsowned
 from .grants import Grant, Scope, ServiceGrant
 from .model import Bucket, Network, Spec
 from .policy import Condition, PolicyDocument, PrincipalRef, Statement
@@ -84,6 +85,19 @@ def endpoint_policy(
                     conditions=conditions,
                 )
             )
+    owned = awsowned.objects_for(network.workloads, network.region)
+    if owned:
+        # AWS-owned buckets are read anonymously or with any credentials: no principal or account
+        # condition, and exact names only, so no one else's bucket can match.
+        statements.append(
+            Statement(
+                sid="AllowAwsOwnedBuckets",
+                effect="Allow",
+                principals=(PrincipalRef("*", "*"),),
+                actions=(awsowned.ACTION,),
+                resources=tuple(o.arn for o in owned),
+            )
+        )
     if not statements:
         # An endpoint with no flows still needs a policy that allows nothing: AWS's default allows all.
         statements.append(

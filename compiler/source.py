@@ -8,6 +8,7 @@ keep their original text so that later stages can say "quote it".
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import chain
@@ -22,6 +23,11 @@ from .errors import Diagnostic, Span, XflowError
 MAX_NODES = 1_000_000  # keys and values, counting every use of an alias (stops "billion laughs")
 MAX_DEPTH = 100  # nesting levels; PyYAML's composer recurses, deeper input overflows the stack
 _CSafeLoader = getattr(yaml, "CSafeLoader", None)  # libyaml's parser and composer, if built
+# Where libyaml and PyYAML part ways, so only PyYAML may compose: tabs (PyYAML refuses some
+# libyaml takes), BOMs past the start, "?" (which ends a plain scalar in flow context only for
+# PyYAML), tags and directives (PyYAML's tag scanner is stricter), and a missing final newline
+# or an empty node (marked a column apart).
+_UNLIKE = re.compile("[\t\ufeff?!%]")
 
 _YAML = "tag:yaml.org,2002:"
 _STR, _SEQ, _MAP = _YAML + "str", _YAML + "seq", _YAML + "map"
@@ -137,8 +143,8 @@ def _fast_compose(text: str) -> tuple[bool, Node | None]:
     MAX_DEPTH; for any error, and for a document nested that deep, the caller composes again
     with PyYAML, whose node graph or diagnostic is then the one reported.
     """
-    if _CSafeLoader is None or "\t" in text or not text.endswith("\n"):
-        return False, None  # PyYAML refuses some tabs libyaml takes, and marks the end differently
+    if _CSafeLoader is None or not text.endswith("\n") or _UNLIKE.search(text):
+        return False, None
     loader = _CSafeLoader(text)
     try:
         root: Node | None = loader.get_single_node()
@@ -150,7 +156,9 @@ def _fast_compose(text: str) -> tuple[bool, Node | None]:
 
 
 def _shallow(root: Node) -> bool:
-    """Whether PyYAML's composer, which counts nesting as it goes, would accept the graph.
+    """Whether PyYAML would compose the same graph: no empty plain scalar and not too deep.
+
+    PyYAML's composer counts nesting as it goes and refuses MAX_DEPTH levels.
 
     It enters every node where its event appears (an alias's target only at its anchor), so the
     walk follows document order and descends into each collection once.
@@ -161,7 +169,11 @@ def _shallow(root: Node) -> bool:
         node, depth = stack.pop()
         if depth >= MAX_DEPTH:
             return False
-        if isinstance(node, ScalarNode) or id(node) in seen:
+        if isinstance(node, ScalarNode):
+            if not node.value and not node.style:
+                return False
+            continue
+        if id(node) in seen:
             continue
         seen.add(id(node))
         children = node.value if isinstance(node, SequenceNode) else chain(*node.value)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from . import awsowned
 from .classes import (
     CallerClass,
     Constants,
@@ -628,6 +629,14 @@ def _bypass_findings(verifier: _Verifier) -> tuple[list[Finding], tuple[str, ...
 
 def _exceptions(spec: Spec) -> tuple[str, ...]:
     out = []
+    for network in spec.networks:
+        if network.workloads:
+            count = len(awsowned.objects_for(network.workloads, network.region))
+            out.append(
+                f"network {network.name} may read ({awsowned.ACTION}) {count} AWS-owned buckets "
+                f"for {', '.join(network.workloads)} (catalogue {awsowned.version()}), with any "
+                "credentials"
+            )
     for arn in spec.admins:
         account = arn.split(":")[4]
         buckets = sorted(b.name for b in spec.buckets if b.account_id == account)

@@ -64,6 +64,13 @@ resource "aws_vpc_endpoint" "ingest_vpc" {
           }
         }
       },
+      {
+        Sid       = "AllowAwsOwnedBuckets"
+        Effect    = "Allow"
+        Principal = "*"
+        Action    = ["s3:GetObject"]
+        Resource  = ["arn:aws:s3:::prod-eu-west-1-starport-layer-bucket/*"]
+      },
     ]
   })
 }

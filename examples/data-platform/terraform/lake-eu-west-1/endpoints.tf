@@ -102,6 +102,29 @@ resource "aws_vpc_endpoint" "lake_vpc" {
           }
         }
       },
+      {
+        Sid       = "AllowAwsOwnedBuckets"
+        Effect    = "Allow"
+        Principal = "*"
+        Action    = ["s3:GetObject"]
+        Resource = [
+          "arn:aws:s3:::al2023-eu-west-1/*",
+          "arn:aws:s3:::al2023-repos-eu-west-1-de612dc2/*",
+          "arn:aws:s3:::amazon-ssm-eu-west-1/*",
+          "arn:aws:s3:::amazon-ssm-packages-eu-west-1/*",
+          "arn:aws:s3:::amazonlinux-2-repos-eu-west-1/*",
+          "arn:aws:s3:::amazonlinux.eu-west-1.amazonaws.com/*",
+          "arn:aws:s3:::aws-patchmanager-macos-eu-west-1/*",
+          "arn:aws:s3:::aws-ssm-distributor-file-eu-west-1/*",
+          "arn:aws:s3:::aws-ssm-document-attachments-eu-west-1/*",
+          "arn:aws:s3:::aws-ssm-eu-west-1/*",
+          "arn:aws:s3:::aws-windows-downloads-eu-west-1/*",
+          "arn:aws:s3:::eu-west-1-birdwatcher-prod/*",
+          "arn:aws:s3:::packages.eu-west-1.amazonaws.com/*",
+          "arn:aws:s3:::patch-baseline-snapshot-eu-west-1/*",
+          "arn:aws:s3:::repo.eu-west-1.amazonaws.com/*",
+        ]
+      },
     ]
   })
 }
