@@ -33,8 +33,7 @@ def load_spec(spec_path: Path, display: str | None = None) -> model.Spec:
 
 def generate(spec: model.Spec, spec_name: str) -> tuple[plan.Plan, dict[str, str]]:
     """Plan and render a spec's Terraform in memory."""
-    planned = plan.build(spec, spec_name)
-    limits.check(planned)
+    planned = limits.enforce(plan.build(spec, spec_name))
     return planned, render.render(planned)
 
 

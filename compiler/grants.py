@@ -44,38 +44,47 @@ class Grant:
     scope: Scope
 
 
+_Key = tuple[str, str, str, str, ScopeKind, str]  # a grant's fields in order, scope flattened
+
+
 def grants(spec: Spec) -> tuple[Grant, ...]:
-    """Every (bucket, network, principal, action, scope) the spec allows, sorted and unique."""
-    out: set[Grant] = set()
+    """Every (bucket, network, principal, action, scope) the spec allows, sorted and unique.
+
+    Deduplicated, pruned and sorted as plain tuples of the fields in declaration order, which
+    compare exactly as the ordered dataclasses do, and only then made into Grants.
+    """
+    keys: set[_Key] = set()
     for flow in spec.flows:
+        bucket, network, arn = flow.bucket.key, flow.network.name, flow.principal.arn
+        prefix = flow.prefix or ""
         for action in flow.actions:
-            prefix = flow.prefix or ""
-            if action.resource == "object":
-                scope = Scope("object", prefix)
-            elif action.prefix_key:
-                scope = Scope("bucket", prefix)
-            else:
-                scope = Scope("bucket")
-            out.add(
-                Grant(flow.bucket.key, flow.network.name, flow.principal.arn, action.name, scope)
-            )
-    return tuple(sorted(_without_redundant(out)))
+            kind, scoped = _scope_key(action.resource, action.prefix_key, prefix)
+            keys.add((bucket, network, arn, action.name, kind, scoped))
+    scopes: dict[tuple[ScopeKind, str], Scope] = {}
+    out: list[Grant] = []
+    for key in sorted(_without_redundant(keys)):
+        scope_key = key[4], key[5]
+        scope = scopes.get(scope_key)
+        if scope is None:
+            scope = scopes[scope_key] = Scope(*scope_key)
+        out.append(Grant(key[0], key[1], key[2], key[3], scope))
+    return tuple(out)
 
 
-def _without_redundant(all_grants: Iterable[Grant]) -> set[Grant]:
+def _without_redundant(all_grants: Iterable[_Key]) -> list[_Key]:
     """Drop grants whose scope is inside another grant's scope for the same principal and action."""
-    by_target: dict[tuple[str, str, str, str, str], list[Grant]] = {}
-    for grant in all_grants:
-        target = (grant.bucket, grant.network, grant.principal_arn, grant.action, grant.scope.kind)
-        by_target.setdefault(target, []).append(grant)
-    kept: set[Grant] = set()
-    for group in by_target.values():
-        prefixes = [g.scope.prefix for g in group]
-        for grant in group:
-            prefix = grant.scope.prefix
+    by_target: dict[tuple[str, str, str, str, ScopeKind], list[str]] = {}
+    for key in all_grants:
+        by_target.setdefault(key[:5], []).append(key[5])
+    kept: list[_Key] = []
+    for target, prefixes in by_target.items():
+        if len(prefixes) == 1:
+            kept.append((*target, prefixes[0]))
+            continue
+        for prefix in prefixes:
             covered = any(other != prefix and prefix.startswith(other) for other in prefixes)
             if not covered:
-                kept.add(grant)
+                kept.append((*target, prefix))
     return kept
 
 
@@ -118,6 +127,10 @@ def service_grants(spec: Spec) -> tuple[ServiceGrant, ...]:
 
 
 def _scope(resource: str, prefix_key: bool, prefix: str) -> Scope:
+    return Scope(*_scope_key(resource, prefix_key, prefix))
+
+
+def _scope_key(resource: str, prefix_key: bool, prefix: str) -> tuple[ScopeKind, str]:
     if resource == "object":
-        return Scope("object", prefix)
-    return Scope("bucket", prefix) if prefix_key else Scope("bucket")
+        return "object", prefix
+    return ("bucket", prefix) if prefix_key else ("bucket", "")

@@ -13,6 +13,9 @@ from .policy import JsonValue
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 INDENT = "  "
+# Whatever quote() would not copy as it is: a backslash, a quote, a control character, or the
+# "${" and "%{" that open a template sequence.
+_NEEDS_ESCAPE = re.compile(r'[\\"\x00-\x1f\x7f]|[$%]\{')
 
 
 def quote(text: str) -> str:
@@ -21,6 +24,8 @@ def quote(text: str) -> str:
     >>> quote('a"b${c}')
     '"a\\\\"b$${c}"'
     """
+    if not _NEEDS_ESCAPE.search(text):
+        return f'"{text}"'
     out = ['"']
     for index, char in enumerate(text):
         following = text[index + 1 : index + 2]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
+from .compact import compact
 from .errors import Diagnostic, Span, XflowError
 from .plan import Plan
 from .policy import PolicyDocument, statement_to_json, to_json
@@ -42,30 +44,51 @@ def _problem(what: str, policy: PolicyDocument, limit: int, in_bytes: bool) -> D
     )
 
 
-def check(plan: Plan) -> None:
-    """Raise XflowError (XF301) naming every policy over its limit; nothing is ever truncated."""
+def enforce(plan: Plan) -> Plan:
+    """Compact every policy over its limit; raise XflowError (XF301) for any still over it.
+
+    Nothing is ever truncated or widened: compaction only merges statements (see compact.py),
+    and the verifier proves the compacted policies like any others.
+    """
     problems: list[Diagnostic] = []
+    modules = []
     for module in plan.modules:
+        endpoints = []
         for endpoint in module.endpoints:
+            policy = _fit(endpoint.policy, ENDPOINT_POLICY_LIMIT, in_bytes=False)
             found = _problem(
                 f"the endpoint policy of network {endpoint.network.name!r}",
-                endpoint.policy,
+                policy,
                 ENDPOINT_POLICY_LIMIT,
                 in_bytes=False,
             )
             if found:
                 problems.append(_located(found, endpoint.network.span))
+            endpoints.append(replace(endpoint, policy=policy))
+        bucket_policies = []
         for item in module.bucket_policies:
+            policy = _fit(item.policy, BUCKET_POLICY_LIMIT, in_bytes=True)
             found = _problem(
                 f"the bucket policy of {item.bucket.name}",
-                item.policy,
+                policy,
                 BUCKET_POLICY_LIMIT,
                 in_bytes=True,
             )
             if found:
                 problems.append(_located(found, item.bucket.span))
+            bucket_policies.append(replace(item, policy=policy))
+        modules.append(
+            replace(module, endpoints=tuple(endpoints), bucket_policies=tuple(bucket_policies))
+        )
     if problems:
         raise XflowError(problems)
+    return replace(plan, modules=tuple(modules))
+
+
+def _fit(policy: PolicyDocument, limit: int, *, in_bytes: bool) -> PolicyDocument:
+    if compact_size(to_json(policy), in_bytes=in_bytes) <= limit:
+        return policy
+    return compact(policy)
 
 
 def _located(diagnostic: Diagnostic, span: Span | None) -> Diagnostic:

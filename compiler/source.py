@@ -23,11 +23,12 @@ from .errors import Diagnostic, Span, XflowError
 MAX_NODES = 1_000_000  # keys and values, counting every use of an alias (stops "billion laughs")
 MAX_DEPTH = 100  # nesting levels; PyYAML's composer recurses, deeper input overflows the stack
 _CSafeLoader = getattr(yaml, "CSafeLoader", None)  # libyaml's parser and composer, if built
-# Where libyaml and PyYAML part ways, so only PyYAML may compose: tabs (PyYAML refuses some
-# libyaml takes), BOMs past the start, "?" (which ends a plain scalar in flow context only for
-# PyYAML), tags and directives (PyYAML's tag scanner is stricter), and a missing final newline
-# or an empty node (marked a column apart).
-_UNLIKE = re.compile("[\t\ufeff?!%]")
+# Text where libyaml and PyYAML part ways, so only PyYAML may compose it: tabs (PyYAML refuses
+# some libyaml takes), BOMs past the start, "?" (which ends a plain scalar in flow context only
+# for PyYAML), tags and directives, block scalar headers and escapes (PyYAML's scanner is
+# stricter), and "#" right after a token. A missing final newline or an empty node (marked a
+# column apart) also falls back.
+_UNLIKE = re.compile(r"[\t\ufeff?!%|>\\]|\S#")
 
 _YAML = "tag:yaml.org,2002:"
 _STR, _SEQ, _MAP = _YAML + "str", _YAML + "seq", _YAML + "map"

@@ -234,3 +234,35 @@ def test_dropping_the_source_account_pin_is_caught(tmp_path: Path) -> None:
         for f in unintended
     )
     assert any(f.code == "XF502" for f in report.findings)
+
+
+def test_compaction_fits_an_over_limit_policy_and_verifies_exactly(tmp_path: Path) -> None:
+    data = _spec(egress="none")
+    data["flows"] = [
+        {
+            "principal": "reader",
+            "network": "apps",
+            "bucket": "lake",
+            "access": "read",
+            "prefix": f"datasets/region-{i:03d}/daily/",
+        }
+        for i in range(150)
+    ]
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    spec = load_spec(path)
+    # Uncompacted, one statement per prefix would not fit either policy.
+    from compiler import plan as planner
+
+    raw = planner.build(spec, "spec.yaml")
+    sizes = [
+        compact_size(to_json(e.policy), in_bytes=False) for m in raw.modules for e in m.endpoints
+    ]
+    assert max(sizes) > ENDPOINT_POLICY_LIMIT
+    planned, files = generate(spec, "spec.yaml")
+    for module in planned.modules:
+        for endpoint in module.endpoints:
+            assert compact_size(to_json(endpoint.policy), in_bytes=False) <= ENDPOINT_POLICY_LIMIT
+            assert len(endpoint.policy.statements) < 150
+    report = verify(spec, TfTree(tuple(read_text(t, p) for p, t in sorted(files.items())), ()))
+    assert report.exit_code == 0, [f.message for f in report.findings][:3]
