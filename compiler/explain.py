@@ -9,7 +9,7 @@ from typing import Literal
 
 from .actions import lookup
 from .evaluate import ALLOW_EVERYONE_POLICY, Decision, evaluate
-from .model import Spec
+from .model import Bucket, Spec
 from .paths import INTERNET_IP, PathClass, Topology
 from .policy import PolicyDocument
 from .request import Caller, NetworkPath, Request
@@ -62,10 +62,31 @@ def _path(spec: Spec, topology: Topology, network: str | None) -> PathClass:
     return classes[0]
 
 
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """Spec buckets (by name and by spec key) and bucket policies by name, built once per batch."""
+
+    buckets: dict[str, Bucket]
+    policies: dict[str, PolicyDocument | None]
+
+    @classmethod
+    def of(cls, spec: Spec, perimeter: Perimeter) -> Lookup:
+        buckets = {b.key: b for b in spec.buckets} | {b.name: b for b in spec.buckets}
+        policies: dict[str, PolicyDocument | None] = {}
+        for item in perimeter.bucket_policies:
+            policies.setdefault(item.bucket, item.policy)
+        return cls(buckets, policies)
+
+
 def explain_one(
-    spec: Spec, perimeter: Perimeter, topology: Topology, ask: ExplainRequest
+    spec: Spec,
+    perimeter: Perimeter,
+    topology: Topology,
+    ask: ExplainRequest,
+    lookup_table: Lookup | None = None,
 ) -> ExplainResult:
-    bucket_spec = next((b for b in spec.buckets if ask.bucket in (b.name, b.key)), None)
+    table = lookup_table or Lookup.of(spec, perimeter)
+    bucket_spec = table.buckets.get(ask.bucket)
     name = bucket_spec.name if bucket_spec else ask.bucket
     account = ask.bucket_account or (bucket_spec.account_id if bucket_spec else None)
     if account is None:
@@ -82,8 +103,7 @@ def explain_one(
     path = _path(spec, topology, ask.network)
     policy: PolicyDocument | None
     if bucket_spec is not None and account == bucket_spec.account_id:
-        tf = next((p for p in perimeter.bucket_policies if p.bucket == name), None)
-        policy = tf.policy if tf else None
+        policy = table.policies.get(name)
         owner = "a spec bucket"
     else:
         policy = ALLOW_EVERYONE_POLICY
@@ -170,11 +190,12 @@ def parse_request_line(line: str) -> ExplainRequest:
 def explain_lines(
     spec: Spec, perimeter: Perimeter, topology: Topology, lines: Iterable[str]
 ) -> Iterator[dict[str, object]]:
+    table = Lookup.of(spec, perimeter)
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            result = explain_one(spec, perimeter, topology, parse_request_line(line))
+            result = explain_one(spec, perimeter, topology, parse_request_line(line), table)
         except (ExplainError, ValueError) as error:
             yield {"line": number, "error": str(error)}
             continue
