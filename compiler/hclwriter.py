@@ -6,6 +6,7 @@ interpolation (``${``), a directive (``%{``) or end a string early.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 
@@ -49,51 +50,50 @@ def quote(text: str) -> str:
     return "".join(out)
 
 
+@functools.lru_cache(maxsize=4096)  # policies repeat a handful of keys thousands of times
 def object_key(key: str) -> str:
     return key if _IDENTIFIER.match(key) else quote(key)
 
 
 def _scalar(value: JsonValue) -> str:
+    if isinstance(value, str):
+        return quote(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None:
         return "null"
     if isinstance(value, int | float):
         return repr(value)
-    if isinstance(value, str):
-        return quote(value)
     raise TypeError(f"not a scalar: {type(value).__name__}")
 
 
-def _is_inline(value: JsonValue) -> bool:
-    if isinstance(value, Mapping):
-        return not value
-    if isinstance(value, list):
-        return len(value) <= 1 and all(not isinstance(v, Mapping | list) for v in value)
-    return True
+def _is_mapping(value: object) -> bool:
+    return isinstance(value, dict | Mapping)  # dict first: a dict needs no ABC check
 
 
 def expression(value: JsonValue, depth: int) -> str:
     """Render ``value`` as an HCL expression whose first line continues the current line.
 
-    ``depth`` is the indentation level of the line on which the expression starts.
+    ``depth`` is the indentation level of the line on which the expression starts. Empty
+    mappings and lists of at most one scalar stay on one line.
     """
-    if _is_inline(value):
-        if isinstance(value, list):
-            return "[" + ", ".join(_scalar(v) for v in value) + "]"
-        if isinstance(value, Mapping):
-            return "{}"
-        return _scalar(value)
-    inner = INDENT * (depth + 1)
+    if isinstance(value, str):
+        return quote(value)
     if isinstance(value, list):
+        if len(value) <= 1 and not any(isinstance(v, list) or _is_mapping(v) for v in value):
+            return "[" + ", ".join(_scalar(v) for v in value) + "]"
+        inner = INDENT * (depth + 1)
         lines = ["["]
         lines.extend(f"{inner}{expression(item, depth + 1)}," for item in value)
         lines.append(INDENT * depth + "]")
         return "\n".join(lines)
-    assert isinstance(value, Mapping)
-    return (
-        "{\n" + "\n".join(attributes(list(value.items()), depth + 1)) + "\n" + INDENT * depth + "}"
-    )
+    if _is_mapping(value):
+        assert isinstance(value, Mapping)
+        if not value:
+            return "{}"
+        body = "\n".join(attributes(list(value.items()), depth + 1))
+        return "{\n" + body + "\n" + INDENT * depth + "}"
+    return _scalar(value)
 
 
 def attributes(items: Sequence[tuple[str, JsonValue]], depth: int) -> list[str]:

@@ -8,12 +8,14 @@ keep their original text so that later stages can say "quote it".
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -91,12 +93,20 @@ def loads(text: str, display: str) -> Document:
     Raises:
         XflowError: XF002 for a syntax error (alone); otherwise every XF003, XF004 and XF005 found.
     """
-    root, loader = _compose(text, display)
-    builder = _Builder(display, loader)
-    data = None
-    if root is not None:
-        _measure(root, display)
-        data = builder.value(root, "")
+    # Loading allocates a node and a span per value and frees little: the cyclic garbage collector
+    # would rescan everything loaded so far again and again (most of the time at 10,000 flows).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        root, loader = _compose(text, display)
+        builder = _Builder(display, loader)
+        data = None
+        if root is not None:
+            _measure(root, display)
+            data = builder.value(root, "")
+    finally:
+        if collecting:
+            gc.enable()
     if builder.diagnostics:
         raise XflowError(builder.diagnostics)
     return Document(
@@ -136,6 +146,26 @@ class _Loader(yaml.SafeLoader):
             self._depth -= 1
 
 
+def _fast_loader(text: str) -> Any:
+    """libyaml's loader, resolving each distinct scalar once (a spec repeats its names)."""
+    assert _CSafeLoader is not None
+    memo: dict[tuple[str, bool, bool], str] = {}  # scalar tag by (text, implicit flags)
+    loader = _CSafeLoader(text)
+    plain_resolve = loader.resolve
+
+    def resolve(kind: type, value: str, implicit: tuple[bool, bool]) -> str:
+        if kind is not ScalarNode:
+            return str(plain_resolve(kind, value, implicit))
+        key = (value, implicit[0], implicit[1])
+        tag = memo.get(key)
+        if tag is None:
+            tag = memo[key] = plain_resolve(kind, value, implicit)
+        return tag
+
+    loader.resolve = resolve
+    return loader
+
+
 def _fast_compose(text: str) -> tuple[bool, Node | None]:
     """Compose with libyaml: (True, root), or (False, None) if only PyYAML can say what happens.
 
@@ -146,7 +176,7 @@ def _fast_compose(text: str) -> tuple[bool, Node | None]:
     """
     if _CSafeLoader is None or not text.endswith("\n") or _UNLIKE.search(text):
         return False, None
-    loader = _CSafeLoader(text)
+    loader = _fast_loader(text)
     try:
         root: Node | None = loader.get_single_node()
     except yaml.YAMLError:
@@ -269,6 +299,7 @@ class _Builder:
         self.key_spans: dict[str, Span] = {}
         self.implicit: dict[str, str] = {}
         self.diagnostics: list[Diagnostic] = []
+        self._resolved: dict[str, str] = {}
 
     def _error(self, code: str, message: str, node: Node) -> None:
         self.diagnostics.append(Diagnostic(code, message, _span(self.display, node.start_mark)))
@@ -290,12 +321,20 @@ class _Builder:
         self._error("XF005", f"tag {_tag(node.tag)} is not allowed in a spec", node)
         return False
 
+    def _resolve(self, text: str) -> str:
+        """The tag PyYAML gives a plain scalar (memoised: a spec repeats its names)."""
+        tag = self._resolved.get(text)
+        if tag is None:
+            implicit = (True, False)
+            tag = self._loader.resolve(ScalarNode, text, implicit)  # type: ignore[no-untyped-call]
+            self._resolved[text] = tag
+        return tag
+
     def _tag_of(self, node: ScalarNode) -> str | None:
         """The scalar's effective tag, or None (reported) for a refused tag or a merge key."""
         resolved = _STR  # quoted and block scalars are strings; plain ones are resolved
         if not node.style:  # plain: None from PyYAML's composer, "" from libyaml's
-            implicit = (True, False)
-            resolved = self._loader.resolve(ScalarNode, node.value, implicit)  # type: ignore[no-untyped-call]
+            resolved = self._resolve(node.value)
         if node.tag not in (resolved, _STR):  # an explicit !!str is a way of quoting
             self._error("XF005", f"tag {_tag(node.tag)} is not allowed in a spec", node)
             return None

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator
 
 from compiler.errors import Diagnostic, XflowError
-from compiler.schema import _ecma, schema, validate
+from compiler.schema import _ecma, _quick_check, _validator, schema, validate
 from compiler.source import loads
 
 REPO = Path(__file__).resolve().parent.parent
@@ -214,3 +215,49 @@ def test_patterns_match_as_ecma_262_does() -> None:
     assert not _ecma("^a$").search("a\n")
     assert _ecma(r"^[$]\$$").search("$$")
     assert not _ecma(r"^\d$").search("\u0663")  # ECMA's \d is ASCII only
+
+
+def _mutations(data: object) -> list[object]:
+    """Copies of ``data`` with one value replaced, removed or duplicated, or one key added."""
+    out: list[object] = []
+    odd: list[object] = [None, True, 1, 1.0, 1.5, "", "x\n", "a b", [], {}, ["x"], [1], {"a": 1}]
+
+    def walk(node: object, rebuild: Callable[[object], object]) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                without = {k: v for k, v in node.items() if k != key}
+                out.append(rebuild(without))
+                out.append(rebuild({**node, f"{key}-x": value}))
+                walk(value, lambda new, key=key: rebuild({**node, key: new}))
+        elif isinstance(node, list):
+            out.append(rebuild(node + node[:1]))
+            for index, value in enumerate(node):
+                walk(value, lambda new, i=index: rebuild([*node[:i], new, *node[i + 1 :]]))
+        for value in odd:
+            out.append(rebuild(value))
+        if isinstance(node, str):
+            out.append(rebuild(node + "\n"))
+            out.append(rebuild(node + "$"))
+
+    walk(data, lambda new: new)
+    return out
+
+
+def test_the_quick_check_accepts_only_what_jsonschema_accepts() -> None:
+    validator = Draft202012Validator(schema())
+    data = loads(VALID, "spec.yaml").data
+    assert _quick_check()(data)
+    checked = 0
+    for mutated in _mutations(data):
+        if _quick_check()(mutated):
+            checked += 1
+            assert not list(_validator().iter_errors(mutated)), mutated
+    assert checked  # some mutations stay valid (e.g. a list item duplicated)
+    assert validator.is_valid(data)
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "tests" / "invalid").glob("XF1*.yaml")))
+def test_the_quick_check_refuses_every_schema_violation(path: Path) -> None:
+    data = loads(path.read_text(encoding="utf-8"), path.name).data
+    assert list(_validator().iter_errors(data))
+    assert not _quick_check()(data)

@@ -361,3 +361,40 @@ def test_fuzz_load_from_file_never_crashes(
         load(path)
     except XflowError as exc:
         assert {d.code for d in exc.diagnostics} <= {"XF001", "XF002", "XF003", "XF004", "XF005"}
+
+
+LIBYAML_CASES = [
+    NESTED,
+    "a: &x [1, {b: c}]\nb: *x\n",
+    "a: '1'\nb: 1\nc: 0x1F\nd: yes\ne: ~\nf: 2001-12-14\ng: \"x\"\n",
+    "a: 1\r\nb: é😀\r\n",
+    "a:\n  - {b: 1, b: 2}\n  - [1]: x\n",
+    "a:\nb: 1\n",  # an empty value: PyYAML composes it
+    "a: !!str 1\n",  # a tag: PyYAML composes it
+    "a:\tb\n",  # a tab: PyYAML composes it
+    "a: b",  # no final newline: PyYAML composes it
+    "{a: b, c",  # a syntax error: PyYAML words it
+    "a: " + "[" * 99 + "]" * 99 + "\n",  # as deep as allowed
+    "a: " + "[" * 100 + "]" * 100 + "\n",  # too deep: PyYAML finds where
+]
+
+
+@pytest.mark.parametrize("text", LIBYAML_CASES)
+def test_libyaml_and_pyyaml_load_alike(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    def outcome() -> object:
+        try:
+            return loads(text, "spec.yaml")
+        except XflowError as error:
+            return error.diagnostics
+
+    fast = outcome()
+    monkeypatch.setattr(source, "_CSafeLoader", None)
+    assert outcome() == fast
+
+
+def test_libyaml_composes_an_ordinary_spec() -> None:
+    composed, root = source._fast_compose(NESTED)
+    assert composed and root is not None
+    assert source._fast_compose("a: !!str 1\n") == (False, None)
+    assert source._fast_compose("a: " + "[" * 99 + "]" * 99 + "\n")[0]
+    assert source._fast_compose("a: " + "[" * 100 + "]" * 100 + "\n") == (False, None)
