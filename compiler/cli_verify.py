@@ -106,8 +106,7 @@ def run_explain(args: argparse.Namespace) -> int:
     perimeter = read_perimeter(read_tree(root))
     if perimeter.refusals:
         raise XflowError(list(perimeter.refusals))
-    every = [p.policy for p in perimeter.bucket_policies] + [e.policy for e in perimeter.endpoints]
-    topo = topology(spec, perimeter, constants(every).vpces)
+    topo = topology(spec, perimeter, constants(perimeter.policies()).vpces)
     if args.requests is not None:
         try:
             stream = (

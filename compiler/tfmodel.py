@@ -68,6 +68,10 @@ class Perimeter:
     bucket_policies: tuple[TfBucketPolicy, ...]
     refusals: tuple[Diagnostic, ...]  # constructs that stop the proof (exit 2)
 
+    def policies(self) -> list[PolicyDocument | None]:
+        """Every policy in the tree: bucket policies, then endpoint policies (None: AWS's default)."""
+        return [p.policy for p in self.bucket_policies] + [e.policy for e in self.endpoints]
+
 
 class _Reader:
     def __init__(self) -> None:

@@ -109,10 +109,7 @@ class _Verifier:
         self.policies: dict[str, TfBucketPolicy] = {}
         for policy in perimeter.bucket_policies:
             self.policies.setdefault(policy.bucket, policy)
-        every = [p.policy for p in perimeter.bucket_policies] + [
-            e.policy for e in perimeter.endpoints
-        ]
-        self.all_constants = constants(every)
+        self.all_constants = constants(perimeter.policies())
         spec_accounts = {a for _, a in spec.accounts} | {b.account_id for b in spec.buckets}
         spec_accounts |= {p.account_id for p in spec.principals} | {
             n.account_id for n in spec.networks
