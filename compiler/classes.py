@@ -8,6 +8,7 @@ Patterns are prefix-shaped (a single trailing ``*``; the evaluator refuses other
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import re
@@ -15,7 +16,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from .actions import all_actions
-from .globs import compile_globs
+from .globs import Globs, glob_set
+from .matching import may_target
 from .policy import PolicyDocument
 from .request import Caller
 
@@ -43,7 +45,12 @@ class Constants:
     source_arns: frozenset[str] = frozenset()
 
 
-def constants(policies: Iterable[PolicyDocument | None]) -> Constants:
+def constants(policies: Iterable[PolicyDocument | None], bucket: str | None = None) -> Constants:
+    """The constants of ``policies``; with ``bucket``, only of statements that may target it.
+
+    A statement that can match no request on the bucket decides none of them, so its constants
+    split no class there: leaving them out keeps every class complete and makes fewer of them.
+    """
     arns: set[str] = set()
     accounts: set[str] = set()
     vpcs: set[str] = set()
@@ -59,6 +66,8 @@ def constants(policies: Iterable[PolicyDocument | None]) -> Constants:
         if policy is None:
             continue
         for statement in policy.statements:
+            if bucket is not None and not may_target(statement, bucket):
+                continue
             resources.update(statement.resources)
             actions.update(statement.actions)
             for principal in statement.principals or ():
@@ -72,7 +81,7 @@ def constants(policies: Iterable[PolicyDocument | None]) -> Constants:
             for condition in statement.conditions:
                 key = condition.key.lower()
                 keys_used.add(key)
-                bucket = {
+                into = {
                     "aws:principalarn": arns,
                     "aws:principalaccount": accounts,
                     "aws:resourceaccount": accounts,
@@ -85,8 +94,8 @@ def constants(policies: Iterable[PolicyDocument | None]) -> Constants:
                     "aws:principalservicename": services,
                     "aws:sourcearn": source_arns,
                 }.get(key)
-                if bucket is not None:
-                    bucket.update(condition.values)
+                if into is not None:
+                    into.update(condition.values)
     for arn in arns:
         match = _ACCOUNT_IN_ARN.match(arn)
         if match:
@@ -246,18 +255,17 @@ def bucket_witnesses(resources: Iterable[str]) -> set[str]:
     return names
 
 
-def action_targets(
-    patterns: Iterable[str],
-    granted: Iterable[str],
-    keys: Sequence[str],
-    list_prefixes: Sequence[str | None],
-    special: Iterable[str] = (),
-) -> list[Target]:
-    """One target per class of S3 action (by resource type and every pattern it matches), times
-    the key or listing-prefix witnesses."""
-    pattern_list = sorted(set(patterns))
-    granted_set = {a.lower() for a in granted}
-    special_set = {a.lower() for a in special}
+@functools.lru_cache(maxsize=4096)
+def _action_glob(pattern: str) -> Globs:
+    return glob_set((pattern,), True)
+
+
+@functools.lru_cache(maxsize=1024)
+def _action_classes(
+    pattern_list: tuple[str, ...], distinct: frozenset[str]
+) -> tuple[tuple[str, bool, tuple[str, ...]], ...]:
+    """Catalogue actions grouped by resource type and the patterns they match (lower-cased
+    actions in ``distinct`` keep a class of their own): (resource, prefix_key, names)."""
     classes: dict[tuple[str, bool, tuple[bool, ...], str | None], list[str]] = {}
     catalogue: list[tuple[str, str, bool]] = [
         (a.name, a.resource, a.prefix_key) for a in all_actions() if a.resource != "other"
@@ -269,18 +277,35 @@ def action_targets(
         for kind in ("object", "bucket")
     ]
     catalogue += [(FUTURE_ACTION, "object", True), (FUTURE_ACTION, "bucket", True)]
+    regexes = [_action_glob(p) for p in pattern_list]
     for name, resource, prefix_key in catalogue:
         lowered = name.lower()
         signature = (
             resource,
             prefix_key,
-            tuple(bool(compile_globs((p,), True).fullmatch(lowered)) for p in pattern_list),
-            lowered if lowered in granted_set or lowered in special_set else None,
+            tuple(r.matches(lowered) for r in regexes),
+            lowered if lowered in distinct else None,
         )
         classes.setdefault(signature, []).append(name)
+    return tuple((key[0], key[1], tuple(names)) for key, names in classes.items())
+
+
+def action_targets(
+    patterns: Iterable[str],
+    granted: Iterable[str],
+    keys: Sequence[str],
+    list_prefixes: Sequence[str | None],
+    special: Iterable[str] = (),
+) -> list[Target]:
+    """One target per class of S3 action (by resource type and every pattern it matches), times
+    the key or listing-prefix witnesses."""
+    classes = _action_classes(
+        tuple(sorted(set(patterns))),
+        frozenset(a.lower() for a in granted) | frozenset(a.lower() for a in special),
+    )
     out: list[Target] = []
-    for (resource, prefix_key, _, _), names in classes.items():
-        representative, others = names[0], tuple(names[1:])
+    for resource, prefix_key, names in classes:
+        representative, others = names[0], names[1:]
         if resource == "object":
             out.extend(Target(representative, key, None, others) for key in keys)
         elif prefix_key:

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import enum
 import ipaddress
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .globs import arn_source, compile_arn_globs, compile_globs, has_wildcard
+from .globs import arn_source, compile_arn_globs, glob_set, has_wildcard
 from .policy import Condition
 
 
@@ -79,13 +80,24 @@ def _equals_ignore_case(values: tuple[str, ...]) -> Test:
 
 
 def _like(values: tuple[str, ...]) -> Test:
-    regex = compile_globs(values)
-    return lambda value: regex.fullmatch(value) is not None
+    return glob_set(values).matches
 
 
 def _arn_like(values: tuple[str, ...]) -> Test:
-    regex = compile_arn_globs(values)
-    return lambda value: regex.fullmatch(value) is not None
+    return _literals_or(values, compile_arn_globs)
+
+
+def _literals_or(
+    values: tuple[str, ...], compile_patterns: Callable[[tuple[str, ...]], re.Pattern[str]]
+) -> Test:
+    """A value without wildcards matches exactly itself (in ArnLike too: every segment is then
+    literal), so only the patterns with wildcards need a regex; long lists of ARNs are common."""
+    literals = frozenset(v for v in values if not has_wildcard(v))
+    patterns = tuple(v for v in values if has_wildcard(v))
+    if not patterns:
+        return literals.__contains__
+    regex = compile_patterns(patterns)
+    return lambda value: value in literals or regex.fullmatch(value) is not None
 
 
 def _bool(values: tuple[str, ...]) -> Test:
@@ -203,10 +215,8 @@ def _value_problems(where: str, key: str, family: str, value: str) -> list[str]:
 
 
 def compile_condition(condition: Condition) -> CompiledCondition:
-    """Compile a modelled condition (check ``condition_problems`` first; this raises otherwise)."""
-    problems = condition_problems(condition)
-    if problems:
-        raise ValueError("; ".join(problems))
+    """Compile a modelled condition: ``condition_problems`` must have found nothing (the
+    statement compiler checks first, so the checks do not run twice)."""
     parsed = parse_operator(condition.operator)
     assert isinstance(parsed, ParsedOperator)
     operator = OPERATORS[parsed.base]

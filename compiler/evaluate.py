@@ -23,13 +23,15 @@ from typing import Literal
 from .matching import (
     FULL,
     NONE,
+    S3_ARN_PREFIX,
     CompiledStatement,
     Layer,
+    action_matches,
     applies,
     compile_statement,
     match,
+    resource_matches,
     statement_problems,
-    targets,
 )
 from .policy import PolicyDocument, Statement, parse_policy
 from .publicness import is_public
@@ -45,6 +47,7 @@ __all__ = [
     "NetworkPath",
     "Request",
     "UnsupportedPolicyError",
+    "compiled_policy",
     "evaluate",
     "is_public",
     "statement_matches",
@@ -77,6 +80,7 @@ ALLOW_EVERYONE_POLICY = parse_policy(
     }
 )
 
+_VERSION = "2012-10-17"
 _POLICY_ACTIONS = frozenset({"s3:getbucketpolicy", "s3:putbucketpolicy", "s3:deletebucketpolicy"})
 
 Problems = tuple[tuple[Statement | None, str], ...]
@@ -89,6 +93,9 @@ class UnsupportedPolicyError(ValueError):
     def __init__(self, problems: Problems):
         self.problems = problems
         super().__init__("; ".join(message for _, message in problems))
+
+    def __reduce__(self) -> tuple[type[UnsupportedPolicyError], tuple[Problems]]:
+        return (UnsupportedPolicyError, (self.problems,))  # workers send it back pickled
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +110,7 @@ class Decision:
 def unsupported(policy: PolicyDocument, layer: Layer) -> Problems:
     """Every construct ``evaluate`` does not model, each with a message; empty = fully modelled."""
     problems: list[tuple[Statement | None, str]] = []
-    if policy.version != "2012-10-17":
+    if policy.version != _VERSION:
         message = f"policy Version {policy.version!r} is not modelled (only 2012-10-17)"
         problems.append((None, message))
     for statement in policy.statements:
@@ -155,12 +162,17 @@ class _Scan:
 
 @dataclass(frozen=True, slots=True)
 class _CompiledPolicy:
+    source: PolicyDocument
     statements: tuple[CompiledStatement, ...]  # aligned with the policy's statements
     modelled: bool
     public: bool
     # (lower-cased action, resource ARN) -> indices of the statements whose targets match
     # them; a memo, because a verifier asks about the same pair for many callers and paths.
     targeted: dict[tuple[str, str], tuple[int, ...]] = field(default_factory=dict)
+    # bucket name -> indices of the statements whose resources may reach it (a superset),
+    # plus the index it is built from (keys starting with "/", which no bucket name does)
+    by_bucket: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    by_action: dict[str, frozenset[int]] = field(default_factory=dict)  # few distinct actions
 
     def targeting(self, action: str, resource: str) -> tuple[int, ...]:
         key = (action, resource)
@@ -168,24 +180,88 @@ class _CompiledPolicy:
         if found is None:
             if len(self.targeted) >= _MEMO_LIMIT:
                 self.targeted.clear()
-            found = tuple(i for i, c in enumerate(self.statements) if targets(c, action, resource))
+            statements = self.statements
+            acting = self._acting(action)
+            found = tuple(
+                i
+                for i in self._reaching(resource)
+                if i in acting and resource_matches(statements[i], resource)
+            )
             self.targeted[key] = found
         return found
+
+    def _acting(self, action: str) -> frozenset[int]:
+        """Statements whose Action element matches ``action`` (lower-cased)."""
+        found = self.by_action.get(action)
+        if found is None:
+            found = frozenset(
+                i
+                for i, statement in enumerate(self.statements)
+                if action_matches(statement, action)
+            )
+            self.by_action[action] = found
+        return found
+
+    def _reaching(self, resource: str) -> tuple[int, ...] | range:
+        """Statements that may match ``resource``: on a large policy, those whose Resource can
+        reach its bucket at all, so a request does not test every statement of it."""
+        if len(self.statements) < 16 or not resource.startswith(S3_ARN_PREFIX):
+            return range(len(self.statements))
+        bucket = resource[len(S3_ARN_PREFIX) :].partition("/")[0]
+        found = self.by_bucket.get(bucket)
+        if found is None:
+            if not self.by_bucket:
+                self._index_buckets()
+            named = self.by_bucket.get(f"/{bucket}", ())
+            found = tuple(sorted({*named, *self.by_bucket["/*"]}))
+            self.by_bucket[bucket] = found
+        return found
+
+    def _index_buckets(self) -> None:
+        """One pass over the statements: ``/NAME`` keys list those whose every Resource names
+        bucket NAME literally; ``/*`` those that may reach other buckets too."""
+        named: dict[str, list[int]] = {}
+        anywhere: list[int] = []
+        for index, statement in enumerate(self.source.statements):
+            buckets = _literal_buckets(statement)
+            if buckets is None:
+                anywhere.append(index)
+            for bucket in buckets or ():
+                named.setdefault(f"/{bucket}", []).append(index)
+        self.by_bucket.update({key: tuple(value) for key, value in named.items()})
+        self.by_bucket["/*"] = tuple(anywhere)
+
+
+def _literal_buckets(statement: Statement) -> set[str] | None:
+    """The buckets the statement's Resource names, or None if it may reach any bucket."""
+    if statement.not_resources or not statement.resources:
+        return None
+    buckets = set()
+    for resource in statement.resources:
+        if not resource.startswith(S3_ARN_PREFIX):
+            return None
+        bucket = resource[len(S3_ARN_PREFIX) :].partition("/")[0]
+        if "*" in bucket or "?" in bucket:
+            return None
+        buckets.add(bucket)
+    return buckets
 
 
 _MEMO_LIMIT = 8192
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=65536)
 def _compile_policy(policy: PolicyDocument, layer: Layer) -> _CompiledPolicy:
     statements = tuple(compile_statement(s, layer) for s in policy.statements)
-    return _CompiledPolicy(statements, not unsupported(policy, layer), is_public(policy))
+    # The same test as ``not unsupported(policy, layer)``, reusing each statement's problems.
+    modelled = policy.version == _VERSION and not any(c.problems for c in statements)
+    return _CompiledPolicy(policy, statements, modelled, is_public(policy))
 
 
 # Policies are immutable, so the hot path looks them up by identity (hashing a whole policy on
 # every request would dominate the cost); the entry keeps the policy alive, so ids stay unique.
 _BY_IDENTITY: dict[tuple[int, Layer], tuple[PolicyDocument, _CompiledPolicy]] = {}
-_BY_IDENTITY_LIMIT = 4096
+_BY_IDENTITY_LIMIT = 65536
 
 
 def _compiled(policy: PolicyDocument, layer: Layer) -> _CompiledPolicy:
@@ -202,6 +278,11 @@ def _compiled(policy: PolicyDocument, layer: Layer) -> _CompiledPolicy:
     return compiled
 
 
+def compiled_policy(policy: PolicyDocument, layer: Layer) -> _CompiledPolicy:
+    """The policy compiled for matching (memoised); raises UnsupportedPolicyError if not modelled."""
+    return _compiled(policy, layer)
+
+
 def _scan(policy: PolicyDocument | None, layer: Layer, request: Request, target: _Target) -> _Scan:
     if policy is None:
         return _Scan(_Matches((), ()), (), ())
@@ -209,9 +290,9 @@ def _scan(policy: PolicyDocument | None, layer: Layer, request: Request, target:
     denies: list[Statement] = []
     maybe_allows: list[tuple[Statement, int]] = []
     maybe_denies: list[Statement] = []
-    compiled_policy = _compiled(policy, layer)
-    for index in compiled_policy.targeting(*target):
-        statement, compiled = policy.statements[index], compiled_policy.statements[index]
+    policy_compiled = _compiled(policy, layer)
+    for index in policy_compiled.targeting(*target):
+        statement, compiled = policy.statements[index], policy_compiled.statements[index]
         strength, decided = applies(compiled, request, layer)
         if strength == NONE:
             continue

@@ -8,7 +8,14 @@ from dataclasses import dataclass
 from typing import Literal
 
 from .actions import lookup
-from .evaluate import ALLOW_EVERYONE_POLICY, Decision, evaluate
+from .evaluate import (
+    ALLOW_EVERYONE_POLICY,
+    Decision,
+    Layer,
+    UnsupportedPolicyError,
+    compiled_policy,
+    evaluate,
+)
 from .model import Bucket, Spec
 from .paths import INTERNET_IP, PathClass, Topology
 from .policy import PolicyDocument
@@ -54,9 +61,9 @@ def _path(spec: Spec, topology: Topology, network: str | None) -> PathClass:
         return PathClass(
             "internet", None, NetworkPath(source_ip=INTERNET_IP), None, None, "the internet"
         )
-    if spec.network(network) is None:
+    if network not in topology.paths:  # it holds every spec network, with or without paths
         raise ExplainError(f"unknown network {network!r}; use a spec network name or 'internet'")
-    classes = topology.paths.get(network, ())
+    classes = topology.paths[network]
     if not classes:
         raise ExplainError(f"network {network!r} has no S3 endpoint in the Terraform")
     return classes[0]
@@ -187,10 +194,27 @@ def parse_request_line(line: str) -> ExplainRequest:
     )
 
 
+def _compile_all(perimeter: Perimeter) -> None:
+    """Compile every policy once before a batch, so each request costs only its evaluation
+    (the first request to touch a policy would otherwise pay for compiling it)."""
+    layers: list[tuple[PolicyDocument | None, Layer]] = [
+        (p.policy, "bucket") for p in perimeter.bucket_policies
+    ]
+    layers += [(e.policy, "endpoint") for e in perimeter.endpoints]
+    for policy, layer in layers:
+        if policy is None:
+            continue
+        try:
+            compiled_policy(policy, layer)
+        except UnsupportedPolicyError:
+            continue  # each request that reaches it reports the refusal itself
+
+
 def explain_lines(
     spec: Spec, perimeter: Perimeter, topology: Topology, lines: Iterable[str]
 ) -> Iterator[dict[str, object]]:
     table = Lookup.of(spec, perimeter)
+    _compile_all(perimeter)
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue

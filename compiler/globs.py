@@ -20,7 +20,7 @@ def has_wildcard(value: str) -> bool:
 
 
 def _literal(text: str, one: str) -> str:
-    return "".join(one if ch == "?" else re.escape(ch) for ch in text)
+    return one.join(re.escape(piece) for piece in text.split("?"))
 
 
 def glob_source(pattern: str, one: str = ANY) -> str:
@@ -50,6 +50,7 @@ def compile_globs(patterns: tuple[str, ...], fold_case: bool = False) -> re.Patt
     return re.compile("|".join(f"(?:{s})" for s in sources), re.DOTALL)
 
 
+@functools.lru_cache(maxsize=65536)
 def arn_source(pattern: str) -> str | None:
     """Regex source matching ARNs segment by segment, as ArnLike does; None if not 6 segments.
 
@@ -78,3 +79,34 @@ def compile_arn_globs(patterns: tuple[str, ...]) -> re.Pattern[str]:
             raise ValueError(f"not an ARN pattern of six segments: {pattern!r}")
         sources.append(f"(?:{source})")
     return re.compile("|".join(sources), re.DOTALL)
+
+
+class Globs:
+    """Glob patterns matched as a set: literal patterns by lookup, patterns whose one wildcard is
+    a trailing ``*`` by ``startswith``, and only the rest by a regex (compiling one is slow)."""
+
+    __slots__ = ("literals", "prefixes", "regex")
+
+    def __init__(self, patterns: tuple[str, ...], fold_case: bool = False) -> None:
+        folded = tuple(p.lower() for p in patterns) if fold_case else patterns
+        self.literals = frozenset(p for p in folded if not has_wildcard(p))
+        self.prefixes = tuple(
+            p[:-1] for p in folded if p.endswith("*") and not has_wildcard(p[:-1])
+        )
+        rest = tuple(
+            p
+            for p in folded
+            if has_wildcard(p) and not (p.endswith("*") and not has_wildcard(p[:-1]))
+        )
+        self.regex = compile_globs(rest) if rest else None
+
+    def matches(self, value: str) -> bool:
+        """Whether some pattern matches all of ``value`` (lower-case it first with fold_case)."""
+        if value in self.literals or (self.prefixes and value.startswith(self.prefixes)):
+            return True
+        return self.regex is not None and self.regex.fullmatch(value) is not None
+
+
+@functools.lru_cache(maxsize=16384)
+def glob_set(patterns: tuple[str, ...], fold_case: bool = False) -> Globs:
+    return Globs(patterns, fold_case)

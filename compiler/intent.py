@@ -81,13 +81,20 @@ class Intent:
         list_prefix: str | None,
     ) -> bool:
         """The endpoint policy's share: exactly the flows over its network, to the spec's buckets."""
-        if action.lower() == awsowned.ACTION.lower() and key is not None:
-            for owned in awsowned.objects_for(network.workloads, network.region):
-                if owned.bucket == bucket_name and key.startswith(owned.prefix):
-                    return True
+        if self.aws_owned(network, bucket_name, action, key):
+            return True
         bucket = self.spec_bucket(bucket_name, bucket_account)
         return bucket is not None and self.granted(
             bucket, network, principal_arn, action, key, list_prefix
+        )
+
+    def aws_owned(self, network: Network, bucket_name: str, action: str, key: str | None) -> bool:
+        """An AWS-owned object the network's workloads read, which any caller may get."""
+        if action.lower() != awsowned.ACTION.lower() or key is None:
+            return False
+        return any(
+            owned.bucket == bucket_name and key.startswith(owned.prefix)
+            for owned in awsowned.objects_for(network.workloads, network.region)
         )
 
     def service_layer(

@@ -17,8 +17,13 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from .conditions import CompiledCondition, compile_condition, condition_problems, conditions_hold
-from .globs import compile_globs
+from .conditions import (
+    CompiledCondition,
+    compile_condition,
+    condition_problems,
+    conditions_hold,
+)
+from .globs import Globs, glob_set
 from .policy import Statement
 from .request import Caller, Request, context_value
 
@@ -47,9 +52,9 @@ class Principals:
 class CompiledStatement:
     deny: bool
     principals: Principals
-    actions: re.Pattern[str] | None  # None: every action; matches lower-cased actions
+    actions: Globs | None  # None: every action; matches lower-cased actions
     not_actions: bool
-    resources: re.Pattern[str] | None  # None: every resource
+    resources: Globs | None  # None: every resource
     not_resources: bool
     conditions: tuple[CompiledCondition, ...]
     problems: tuple[str, ...]  # non-empty: not modelled, must not be evaluated
@@ -136,7 +141,7 @@ def _compile_principals(statement: Statement) -> Principals:
     return Principals(anyone, frozenset(accounts), frozenset(arns), folded, frozenset(services))
 
 
-@functools.lru_cache(maxsize=16384)
+@functools.lru_cache(maxsize=65536)
 def compile_statement(statement: Statement, layer: Layer) -> CompiledStatement:
     """Compile once; a statement with problems compiles to a stub that must not be matched."""
     problems = statement_problems(statement, layer)
@@ -144,8 +149,8 @@ def compile_statement(statement: Statement, layer: Layer) -> CompiledStatement:
         nobody = Principals(False, frozenset(), frozenset(), frozenset(), frozenset())
         deny = statement.effect == "Deny"
         return CompiledStatement(deny, nobody, None, False, None, False, (), problems)
-    actions = None if "*" in statement.actions else compile_globs(statement.actions, True)
-    resources = None if "*" in statement.resources else compile_globs(statement.resources)
+    actions = None if "*" in statement.actions else glob_set(statement.actions, True)
+    resources = None if "*" in statement.resources else glob_set(statement.resources)
     return CompiledStatement(
         deny=statement.effect == "Deny",
         principals=_compile_principals(statement),
@@ -156,6 +161,25 @@ def compile_statement(statement: Statement, layer: Layer) -> CompiledStatement:
         conditions=tuple(compile_condition(c) for c in statement.conditions),
         problems=(),
     )
+
+
+def may_target(statement: Statement, bucket: str) -> bool:
+    """Whether the statement's Resource (or NotResource) may match the bucket or an object in it.
+
+    Conservative: only a resource whose every match starts with another bucket's ARN is ruled out.
+    """
+    if statement.not_resources or not statement.resources:
+        return True
+    arn = S3_ARN_PREFIX + bucket
+    inside = arn + "/"
+    for resource in statement.resources:
+        cut = min((i for i in (resource.find("*"), resource.find("?")) if i >= 0), default=-1)
+        if cut < 0:
+            if resource == arn or resource.startswith(inside):
+                return True
+        elif inside.startswith(resource[:cut]) or resource[:cut].startswith(inside):
+            return True
+    return False
 
 
 def principal_strength(principals: Principals, caller: Caller, layer: Layer) -> int | None:
@@ -186,16 +210,23 @@ NO_MATCH: tuple[int, bool] = (NONE, True)
 def targets(compiled: CompiledStatement, action: str, resource: str) -> bool:
     """Action and resource match (``action`` lower-cased). Depends on nothing else, so callers
     may memoise it per (action, resource)."""
+    return action_matches(compiled, action) and resource_matches(compiled, resource)
+
+
+def action_matches(compiled: CompiledStatement, action: str) -> bool:
+    """The Action (or NotAction) element matches ``action`` (lower-cased)."""
     if compiled.problems:
         raise ValueError("statement is not modelled: " + "; ".join(compiled.problems))
     if compiled.actions is None:
-        if compiled.not_actions:
-            return False
-    elif (compiled.actions.fullmatch(action) is None) != compiled.not_actions:
-        return False
+        return not compiled.not_actions
+    return compiled.actions.matches(action) != compiled.not_actions
+
+
+def resource_matches(compiled: CompiledStatement, resource: str) -> bool:
+    """The Resource (or NotResource) element matches the ARN ``resource``."""
     if compiled.resources is None:
         return not compiled.not_resources
-    return (compiled.resources.fullmatch(resource) is None) == compiled.not_resources
+    return compiled.resources.matches(resource) != compiled.not_resources
 
 
 def applies(compiled: CompiledStatement, request: Request, layer: Layer) -> tuple[int, bool]:

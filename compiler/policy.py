@@ -115,8 +115,10 @@ def to_json(policy: PolicyDocument) -> dict[str, JsonValue]:
 def _strings(value: JsonValue, what: str) -> tuple[str, ...]:
     if isinstance(value, str):
         return (value,)
-    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
-        return tuple(v for v in value if isinstance(v, str))
+    if isinstance(value, list) and value:
+        strings = tuple(value)
+        if all(isinstance(v, str) for v in strings):
+            return strings  # type: ignore[return-value]  # checked element by element above
     raise PolicyParseError(f"{what} must be a string or a non-empty list of strings")
 
 

@@ -9,10 +9,12 @@ finding says whether the exposure is real today or masked by the other layer.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections import defaultdict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from . import awsowned
+from . import awsowned, parallel
 from .classes import (
     CallerClass,
     Constants,
@@ -34,14 +36,18 @@ from .evaluate import (
     UnsupportedPolicyError,
     evaluate,
 )
-from .grants import Grant, grants
+from .grants import Grant, Scope, ServiceGrant, grants
 from .hcl import TfTree
-from .intent import LOCKOUT_ACTIONS, Intent
+from .intent import LOCKOUT_ACTIONS, Intent, root_arn
 from .model import Bucket, Network, Spec
 from .paths import NAT_IP, PathClass, Topology, outside_paths, topology
 from .policy import PolicyDocument, Statement
 from .request import Caller, NetworkPath, Request
+from .sweep import Subject, Sweep
 from .tfmodel import Perimeter, TfBucketPolicy, read_perimeter
+
+# Tests set this to run the plain loop beside every sweep and fail on any difference.
+CROSS_CHECK = False
 
 ASSUMPTIONS = (
     "Every caller's identity policy allows every action (an intruder writes their own); listed "
@@ -100,11 +106,44 @@ class _Mismatch:
     request: Request
 
 
+@dataclass(frozen=True, slots=True)
+class _EndpointShape:
+    """One bucket (name and account) seen through one endpoint, with its request classes."""
+
+    network: Network
+    path: PathClass
+    policy: PolicyDocument | None
+    name: str
+    account: str
+    callers: list[CallerClass]
+    targets: list[Target]
+    tls_values: tuple[bool, ...]
+
+
+class _ExpectedCallers:
+    """Caller classes by ARN, as bits of the sweep's bitsets."""
+
+    def __init__(self, callers: list[CallerClass]) -> None:
+        self.bits = {c.caller.arn: 1 << i for i, c in enumerate(callers) if c.caller.arn}
+
+    def bit(self, arn: str) -> int:
+        return self.bits.get(arn, 0)
+
+
 class _Verifier:
-    def __init__(self, spec: Spec, perimeter: Perimeter) -> None:
+    def __init__(self, spec: Spec, perimeter: Perimeter, exhaustive: bool = False) -> None:
         self.spec = spec
+        self.exhaustive = exhaustive  # one evaluate() per request, never the sweep
         self.perimeter = perimeter
         self.grants: tuple[Grant, ...] = grants(spec)
+        self.grants_by_bucket: dict[str, list[Grant]] = defaultdict(list)
+        self.grants_by_network: dict[str, list[Grant]] = defaultdict(list)
+        for grant in self.grants:
+            self.grants_by_bucket[grant.bucket].append(grant)
+            self.grants_by_network[grant.network].append(grant)
+        self.principal_keys: dict[str, str] = {}
+        for principal in spec.principals:
+            self.principal_keys.setdefault(principal.arn, principal.key)
         self.intent = Intent(spec, self.grants)
         self.policies: dict[str, TfBucketPolicy] = {}
         for policy in perimeter.bucket_policies:
@@ -132,8 +171,8 @@ class _Verifier:
     def bucket_mismatches(self, bucket: Bucket) -> Iterator[_Mismatch]:
         tf = self.policies.get(bucket.name)
         policy = tf.policy if tf else None
-        mine = [g for g in self.grants if g.bucket == bucket.key]
-        found = self._with_endpoints(policy, {g.network for g in mine})
+        mine = self.grants_by_bucket.get(bucket.key, [])
+        found = self._with_endpoints(policy, {g.network for g in mine}, bucket.name)
         listed = [(f"principal {self._name(g.principal_arn)}", g.principal_arn) for g in mine]
         listed += [(f"admin {arn}", arn) for arn in self.spec.admins]
         accounts = {bucket.account_id, *found.accounts, *(a for _, a in _accounts_of(listed))}
@@ -149,6 +188,39 @@ class _Verifier:
         ]
         paths += self.outside
         targets = self._targets(found, mine, bucket.name)
+        yield from self._either(
+            lambda: self._swept_bucket_layer(bucket, policy, mine, callers, paths, targets),
+            lambda: self._plain_bucket_layer(bucket, policy, callers, paths, targets),
+        )
+        yield from self.service_mismatches(bucket, policy, found)
+
+    def _either(
+        self,
+        swept: Callable[[], list[_Mismatch] | None],
+        plain: Callable[[], Iterator[_Mismatch]],
+    ) -> Iterator[_Mismatch]:
+        """The sweep's mismatches, or the plain loop's where the sweep cannot decide."""
+        found = None if self.exhaustive else swept()
+        if found is None:
+            yield from plain()
+            return
+        if CROSS_CHECK:
+            counted = self.evaluated
+            reference = list(plain())
+            self.evaluated = counted
+            if reference != found:
+                raise AssertionError(f"sweep {found[:3]} != plain loop {reference[:3]}")
+        yield from found
+
+    def _plain_bucket_layer(
+        self,
+        bucket: Bucket,
+        policy: PolicyDocument | None,
+        callers: list[CallerClass],
+        paths: list[PathClass],
+        targets: list[Target],
+    ) -> Iterator[_Mismatch]:
+        """The bucket layer one request at a time: the reference the sweep must agree with."""
         for caller in callers:
             for path in paths:
                 alone = DEFAULT_ENDPOINT_POLICY if path.path.via_endpoint else None
@@ -169,20 +241,119 @@ class _Verifier:
                             tls,
                         )
                         if decision.allowed != expected:
-                            yield _Mismatch(
-                                "bucket",
-                                caller,
-                                path,
-                                bucket.name,
-                                bucket.name,
-                                bucket.account_id,
-                                target,
-                                tls,
-                                expected,
-                                decision,
-                                request,
+                            yield self._bucket_mismatch(
+                                bucket, caller, path, target, tls, expected, decision, request
                             )
-        yield from self.service_mismatches(bucket, policy, found)
+
+    def _swept_bucket_layer(
+        self,
+        bucket: Bucket,
+        policy: PolicyDocument | None,
+        mine: list[Grant],
+        callers: list[CallerClass],
+        paths: list[PathClass],
+        targets: list[Target],
+    ) -> list[_Mismatch] | None:
+        """The bucket layer for all callers at once (see sweep.py), in the plain loop's order;
+        None when the sweep cannot decide and the plain loop must."""
+        expect = _ExpectedCallers(callers)
+        owner_root = expect.bit(root_arn(bucket.account_id))
+        admins = 0
+        for arn in self.spec.admins:
+            if arn.split(":")[4] == bucket.account_id:
+                admins |= expect.bit(arn)
+        granted: dict[tuple[str, str], list[tuple[Scope, int]]] = defaultdict(list)
+        for grant in mine:
+            granted[(grant.network, grant.action.lower())].append(
+                (grant.scope, expect.bit(grant.principal_arn))
+            )
+        subjects = [Subject(c.caller) for c in callers]
+        sweeps: dict[bool, Sweep] = {}
+        try:
+            for via in sorted({p.path.via_endpoint for p in paths}):
+                sweeps[via] = Sweep(
+                    subjects,
+                    bucket.name,
+                    bucket.account_id,
+                    policy,
+                    DEFAULT_ENDPOINT_POLICY if via else None,
+                    shared_with=next(iter(sweeps.values()), None),
+                )
+        except UnsupportedPolicyError:
+            return None
+        found: list[tuple[int, int, int, int, bool]] = []
+        for path_index, path in enumerate(paths):
+            sweep = sweeps[path.path.via_endpoint]
+            network = path.network.name if path.network is not None else None
+            for tls_index, tls in enumerate((True, False)):
+                for target_index, target in enumerate(targets):
+                    allowed = sweep.allowed_at(
+                        target.action, target.key, target.list_prefix, path.path, tls
+                    )
+                    if allowed is None:
+                        return None
+                    action = target.action.lower()
+                    expected = owner_root if action in LOCKOUT_ACTIONS else 0
+                    if tls:
+                        expected |= admins
+                        if network is not None:
+                            for scope, bit in granted.get((network, action), ()):
+                                if scope.covers(target.key, target.list_prefix):
+                                    expected |= bit
+                    wrong = allowed ^ expected
+                    while wrong:
+                        low = wrong & -wrong
+                        wrong ^= low
+                        found.append(
+                            (
+                                low.bit_length() - 1,
+                                path_index,
+                                tls_index,
+                                target_index,
+                                bool(allowed & low),
+                            )
+                        )
+        mismatches = []
+        for caller_index, path_index, tls_index, target_index, allowed_now in sorted(found):
+            caller, path, target = callers[caller_index], paths[path_index], targets[target_index]
+            tls = tls_index == 0
+            request = self._request(caller, path, bucket.name, bucket.account_id, target, tls)
+            alone = DEFAULT_ENDPOINT_POLICY if path.path.via_endpoint else None
+            decision = evaluate(request, bucket_policy=policy, endpoint_policy=alone)
+            if decision.allowed != allowed_now:
+                return None  # the sweep and the evaluator disagree: trust the evaluator
+            mismatches.append(
+                self._bucket_mismatch(
+                    bucket, caller, path, target, tls, not allowed_now, decision, request
+                )
+            )
+        self.evaluated += len(callers) * len(paths) * 2 * len(targets)
+        return mismatches
+
+    def _bucket_mismatch(
+        self,
+        bucket: Bucket,
+        caller: CallerClass,
+        path: PathClass,
+        target: Target,
+        tls: bool,
+        expected: bool,
+        decision: Decision,
+        request: Request,
+    ) -> _Mismatch:
+        return _Mismatch(
+            "bucket",
+            caller,
+            path,
+            bucket.name,
+            bucket.name,
+            bucket.account_id,
+            target,
+            tls,
+            expected,
+            decision,
+            request,
+        )
 
     def service_mismatches(
         self, bucket: Bucket, policy: PolicyDocument | None, found: Constants
@@ -204,6 +375,7 @@ class _Verifier:
             extra_prefixes={g.scope.prefix for g in grants},
             extra_actions={g.action for g in grants},
         )
+        subjects: list[tuple[Subject, str]] = []
         for service in sorted(services):
             caller = Caller(arn=None, account=None, service=service)
             for account in sorted(accounts, key=str):
@@ -211,45 +383,160 @@ class _Verifier:
                     f"account {account}" if account else "no account"
                 )
                 for source_arn in sorted(arns, key=str):
-                    for tls in (True, False):
-                        for target in targets:
-                            request = Request(
-                                caller=caller,
-                                action=target.action,
-                                bucket=bucket.name,
-                                bucket_account=bucket.account_id,
-                                key=target.key,
-                                list_prefix=target.list_prefix,
-                                path=internet.path,
-                                secure_transport=tls,
-                                source_account=account,
-                                source_arn=source_arn,
-                            )
-                            decision = self.decide(request, policy, None)
-                            expected = self.intent.service_layer(
-                                bucket,
-                                service,
-                                account,
-                                source_arn,
-                                target.action,
-                                target.key,
-                                target.list_prefix,
-                                tls,
-                            )
-                            if decision.allowed != expected:
-                                yield _Mismatch(
-                                    "bucket",
-                                    CallerClass(caller, label),
-                                    internet,
-                                    bucket.name,
-                                    bucket.name,
-                                    bucket.account_id,
-                                    target,
-                                    tls,
-                                    expected,
-                                    decision,
-                                    request,
-                                )
+                    subjects.append((Subject(caller, account, source_arn), label))
+        yield from self._either(
+            lambda: self._swept_service_layer(bucket, policy, grants, subjects, targets, internet),
+            lambda: self._plain_service_layer(bucket, policy, subjects, targets, internet),
+        )
+
+    def _plain_service_layer(
+        self,
+        bucket: Bucket,
+        policy: PolicyDocument | None,
+        subjects: list[tuple[Subject, str]],
+        targets: list[Target],
+        internet: PathClass,
+    ) -> Iterator[_Mismatch]:
+        """The service subjects one request at a time: the reference the sweep must agree with."""
+        for subject, label in subjects:
+            for tls in (True, False):
+                for target in targets:
+                    request = self._service_request(bucket, subject, target, tls, internet)
+                    decision = self.decide(request, policy, None)
+                    expected = self.intent.service_layer(
+                        bucket,
+                        subject.caller.service or "",
+                        subject.source_account,
+                        subject.source_arn,
+                        target.action,
+                        target.key,
+                        target.list_prefix,
+                        tls,
+                    )
+                    if decision.allowed != expected:
+                        yield self._service_mismatch(
+                            bucket,
+                            subject,
+                            label,
+                            internet,
+                            target,
+                            tls,
+                            expected,
+                            decision,
+                            request,
+                        )
+
+    def _swept_service_layer(
+        self,
+        bucket: Bucket,
+        policy: PolicyDocument | None,
+        grants: list[ServiceGrant],
+        subjects: list[tuple[Subject, str]],
+        targets: list[Target],
+        internet: PathClass,
+    ) -> list[_Mismatch] | None:
+        """The service subjects all at once, in the plain loop's order; None when the sweep
+        cannot decide and the plain loop must."""
+        covered: list[tuple[ServiceGrant, int]] = []
+        for grant in grants:
+            bits = 0
+            for bit, (subject, _) in enumerate(subjects):
+                if grant.covers(subject.caller.service, subject.source_account, subject.source_arn):
+                    bits |= 1 << bit
+            covered.append((grant, bits))
+        try:
+            sweep = Sweep([s for s, _ in subjects], bucket.name, bucket.account_id, policy, None)
+        except UnsupportedPolicyError:
+            return None
+        found: list[tuple[int, int, int, bool]] = []
+        for tls_index, tls in enumerate((True, False)):
+            for target_index, target in enumerate(targets):
+                allowed = sweep.allowed_at(
+                    target.action, target.key, target.list_prefix, internet.path, tls
+                )
+                if allowed is None:
+                    return None
+                expected = 0
+                if tls:
+                    action = target.action.lower()
+                    for grant, bits in covered:
+                        if grant.action.lower() == action and grant.scope.covers(
+                            target.key, target.list_prefix
+                        ):
+                            expected |= bits
+                wrong = allowed ^ expected
+                while wrong:
+                    low = wrong & -wrong
+                    wrong ^= low
+                    found.append(
+                        (low.bit_length() - 1, tls_index, target_index, bool(allowed & low))
+                    )
+        mismatches = []
+        for subject_index, tls_index, target_index, allowed_now in sorted(found):
+            subject, label = subjects[subject_index]
+            target, tls = targets[target_index], tls_index == 0
+            request = self._service_request(bucket, subject, target, tls, internet)
+            decision = evaluate(request, bucket_policy=policy, endpoint_policy=None)
+            if decision.allowed != allowed_now:
+                return None  # the sweep and the evaluator disagree: trust the evaluator
+            mismatches.append(
+                self._service_mismatch(
+                    bucket,
+                    subject,
+                    label,
+                    internet,
+                    target,
+                    tls,
+                    not allowed_now,
+                    decision,
+                    request,
+                )
+            )
+        self.evaluated += len(subjects) * 2 * len(targets)
+        return mismatches
+
+    @staticmethod
+    def _service_request(
+        bucket: Bucket, subject: Subject, target: Target, tls: bool, internet: PathClass
+    ) -> Request:
+        return Request(
+            caller=subject.caller,
+            action=target.action,
+            bucket=bucket.name,
+            bucket_account=bucket.account_id,
+            key=target.key,
+            list_prefix=target.list_prefix,
+            path=internet.path,
+            secure_transport=tls,
+            source_account=subject.source_account,
+            source_arn=subject.source_arn,
+        )
+
+    @staticmethod
+    def _service_mismatch(
+        bucket: Bucket,
+        subject: Subject,
+        label: str,
+        internet: PathClass,
+        target: Target,
+        tls: bool,
+        expected: bool,
+        decision: Decision,
+        request: Request,
+    ) -> _Mismatch:
+        return _Mismatch(
+            "bucket",
+            CallerClass(subject.caller, label),
+            internet,
+            bucket.name,
+            bucket.name,
+            bucket.account_id,
+            target,
+            tls,
+            expected,
+            decision,
+            request,
+        )
 
     # -- the endpoint layer -----------------------------------------------------------------
     def endpoint_mismatches(self, network: Network) -> Iterator[_Mismatch]:
@@ -260,7 +547,7 @@ class _Verifier:
             return
         path = endpoint_paths[0]
         policy = path.endpoint_policy
-        mine = [g for g in self.grants if g.network == network.name]
+        mine = self.grants_by_network.get(network.name, [])
         found = constants([policy])
         endpoint_keys = found.keys_used
         spec_buckets = {b.key: b for b in self.spec.buckets}
@@ -279,7 +566,7 @@ class _Verifier:
         }
         for name, bucket_accounts in sorted(names.items()):
             spec_policy = self.policies.get(name)
-            found = constants([policy, spec_policy.policy if spec_policy else None])
+            found = constants([policy, spec_policy.policy if spec_policy else None], name)
             on_bucket = [g for g in mine if spec_buckets[g.bucket].name == name]
             listed = [
                 (f"principal {self._name(g.principal_arn)}", g.principal_arn) for g in on_bucket
@@ -294,41 +581,141 @@ class _Verifier:
             targets = self._targets(found, on_bucket, name)
             # TLS matters to the endpoint layer only when the endpoint policy itself tests it.
             tls_values = (True, False) if "aws:securetransport" in endpoint_keys else (True,)
+            siblings: list[Sweep] = []  # the accounts' sweeps share their per-policy work
             for account in sorted(bucket_accounts):
-                spec_bucket = self.intent.spec_bucket(name, account)
-                label = name if spec_bucket else f"{name} in account {account} (not a spec bucket)"
-                for caller in callers:
-                    for tls in tls_values:
-                        for target in targets:
-                            request = self._request(caller, path, name, account, target, tls)
-                            decision = self.decide(request, ALLOW_EVERYONE_POLICY, policy)
-                            expected = self.intent.endpoint_layer(
-                                network,
-                                caller.caller.arn,
-                                name,
-                                account,
-                                target.action,
-                                target.key,
-                                target.list_prefix,
-                            )
-                            if decision.allowed != expected:
-                                yield _Mismatch(
-                                    "endpoint",
-                                    caller,
-                                    path,
-                                    label,
-                                    name,
-                                    account,
-                                    target,
-                                    tls,
-                                    expected,
-                                    decision,
-                                    request,
-                                )
+                shape = _EndpointShape(
+                    network, path, policy, name, account, callers, targets, tls_values
+                )
+                yield from self._either(
+                    functools.partial(self._swept_endpoint_layer, shape, mine, siblings),
+                    functools.partial(self._plain_endpoint_layer, shape),
+                )
+
+    def _plain_endpoint_layer(self, shape: _EndpointShape) -> Iterator[_Mismatch]:
+        """The endpoint layer one request at a time: the reference the sweep must agree with."""
+        for caller in shape.callers:
+            for tls in shape.tls_values:
+                for target in shape.targets:
+                    request = self._request(
+                        caller, shape.path, shape.name, shape.account, target, tls
+                    )
+                    decision = self.decide(request, ALLOW_EVERYONE_POLICY, shape.policy)
+                    expected = self.intent.endpoint_layer(
+                        shape.network,
+                        caller.caller.arn,
+                        shape.name,
+                        shape.account,
+                        target.action,
+                        target.key,
+                        target.list_prefix,
+                    )
+                    if decision.allowed != expected:
+                        yield self._endpoint_mismatch(
+                            shape, caller, target, tls, expected, decision, request
+                        )
+
+    def _swept_endpoint_layer(
+        self, shape: _EndpointShape, mine: list[Grant], siblings: list[Sweep]
+    ) -> list[_Mismatch] | None:
+        """The endpoint layer for all callers at once, in the plain loop's order; None when the
+        sweep cannot decide and the plain loop must."""
+        callers, targets = shape.callers, shape.targets
+        expect = _ExpectedCallers(callers)
+        spec_bucket = self.intent.spec_bucket(shape.name, shape.account)
+        granted: dict[str, list[tuple[Scope, int]]] = defaultdict(list)
+        if spec_bucket is not None:
+            for grant in mine:
+                if grant.bucket == spec_bucket.key:
+                    granted[grant.action.lower()].append(
+                        (grant.scope, expect.bit(grant.principal_arn))
+                    )
+        try:
+            sweep = Sweep(
+                siblings[0].subjects if siblings else [Subject(c.caller) for c in callers],
+                shape.name,
+                shape.account,
+                ALLOW_EVERYONE_POLICY,
+                shape.policy,
+                shared_with=siblings[0] if siblings else None,
+            )
+            siblings.append(sweep)
+        except UnsupportedPolicyError:
+            return None
+        everyone = (1 << len(callers)) - 1
+        found: list[tuple[int, int, int, bool]] = []
+        for tls_index, tls in enumerate(shape.tls_values):
+            for target_index, target in enumerate(targets):
+                allowed = sweep.allowed_at(
+                    target.action, target.key, target.list_prefix, shape.path.path, tls
+                )
+                if allowed is None:
+                    return None
+                if self.intent.aws_owned(shape.network, shape.name, target.action, target.key):
+                    expected = everyone
+                else:
+                    expected = 0
+                    for scope, bit in granted.get(target.action.lower(), ()):
+                        if scope.covers(target.key, target.list_prefix):
+                            expected |= bit
+                wrong = allowed ^ expected
+                while wrong:
+                    low = wrong & -wrong
+                    wrong ^= low
+                    found.append(
+                        (low.bit_length() - 1, tls_index, target_index, bool(allowed & low))
+                    )
+        mismatches = []
+        for caller_index, tls_index, target_index, allowed_now in sorted(found):
+            caller, target = callers[caller_index], targets[target_index]
+            tls = shape.tls_values[tls_index]
+            request = self._request(caller, shape.path, shape.name, shape.account, target, tls)
+            decision = evaluate(
+                request, bucket_policy=ALLOW_EVERYONE_POLICY, endpoint_policy=shape.policy
+            )
+            if decision.allowed != allowed_now:
+                return None  # the sweep and the evaluator disagree: trust the evaluator
+            mismatches.append(
+                self._endpoint_mismatch(
+                    shape, caller, target, tls, not allowed_now, decision, request
+                )
+            )
+        self.evaluated += len(callers) * len(shape.tls_values) * len(targets)
+        return mismatches
+
+    def _endpoint_mismatch(
+        self,
+        shape: _EndpointShape,
+        caller: CallerClass,
+        target: Target,
+        tls: bool,
+        expected: bool,
+        decision: Decision,
+        request: Request,
+    ) -> _Mismatch:
+        spec_bucket = self.intent.spec_bucket(shape.name, shape.account)
+        label = (
+            shape.name
+            if spec_bucket
+            else f"{shape.name} in account {shape.account} (not a spec bucket)"
+        )
+        return _Mismatch(
+            "endpoint",
+            caller,
+            shape.path,
+            label,
+            shape.name,
+            shape.account,
+            target,
+            tls,
+            expected,
+            decision,
+            request,
+        )
 
     # -- helpers ----------------------------------------------------------------------------
     def _name(self, arn: str) -> str:
-        return next((f"{p.key} ({arn})" for p in self.spec.principals if p.arn == arn), arn)
+        key = self.principal_keys.get(arn)
+        return f"{key} ({arn})" if key is not None else arn
 
     def _targets(
         self,
@@ -343,7 +730,7 @@ class _Verifier:
         keys = key_witnesses(bucket_name, found.resources, prefixes)
         list_prefixes = list_prefix_witnesses(found.list_prefixes, prefixes)
         return action_targets(
-            self.all_constants.actions,
+            found.actions,
             {g.action for g in mine} | (extra_actions or set()),
             keys,
             list_prefixes,
@@ -366,10 +753,12 @@ class _Verifier:
             return m.path.endpoint.span
         return m.path.network.span if m.path.network is not None else None
 
-    def _with_endpoints(self, policy: PolicyDocument | None, networks: set[str]) -> Constants:
+    def _with_endpoints(
+        self, policy: PolicyDocument | None, networks: set[str], bucket: str
+    ) -> Constants:
         """Constants of a bucket policy and of the endpoints its requests may cross, so that a
         witness also stands for its whole class when both layers decide it together."""
-        alone = constants([policy])
+        alone = constants([policy], bucket)
         crossed = [
             p.endpoint_policy
             for n in self.spec.networks
@@ -377,7 +766,7 @@ class _Verifier:
             for p in self.topology.paths.get(n.name, ())
             if p.endpoint_policy is not None
         ]
-        return constants([policy, *crossed])
+        return constants([policy, *crossed], bucket)
 
     def _request(
         self,
@@ -515,17 +904,43 @@ def _message(code: str, m: _Mismatch, actions: list[str]) -> str:
     )
 
 
-def verify(spec: Spec, tree: TfTree) -> Report:
-    """Prove the exposure of ``tree`` against ``spec``; the Report says what differs."""
-    perimeter = read_perimeter(tree)
-    verifier = _Verifier(spec, perimeter)
-    refusals = list(perimeter.refusals) + list(verifier.topology.refusals)
-    refusals += [
-        Diagnostic("XF404", problem) for problem in pattern_problems(verifier.all_constants)
-    ]
-    findings = [Finding(d.code, d.message, "", (), d.span) for d in verifier.topology.findings]
+def verify(
+    spec: Spec, tree: TfTree, *, exhaustive: bool = False, workers: int | None = None
+) -> Report:
+    """Prove the exposure of ``tree`` against ``spec``; the Report says what differs.
+
+    ``exhaustive`` evaluates every request on its own instead of sweeping the caller classes
+    together; the answers are the same (tests hold them to it), only slower. ``workers``: how
+    many processes check buckets and networks (default: one per core for large specs, else 1);
+    the report does not depend on it.
+    """
+    return verify_perimeter(spec, read_perimeter(tree), exhaustive=exhaustive, workers=workers)
+
+
+def verify_perimeter(
+    spec: Spec,
+    perimeter: Perimeter,
+    *,
+    exhaustive: bool = False,
+    workers: int | None = None,
+    structure_only: bool = False,
+) -> Report:
+    """``verify`` on a tree already read; ``structure_only`` stops before the exposure proof
+    (refusals, missing and extra resources, route-table associations only)."""
+    verifier = None if structure_only else _Verifier(spec, perimeter, exhaustive)
+    if verifier is None:  # the structure does not depend on the vpce ids chosen for witnesses
+        structure = topology(spec, perimeter, frozenset())
+        refusals = list(perimeter.refusals) + list(structure.refusals)
+    else:
+        structure = verifier.topology
+        refusals = list(perimeter.refusals) + list(structure.refusals)
+        refusals += [
+            Diagnostic("XF404", problem) for problem in pattern_problems(verifier.all_constants)
+        ]
+    findings = [Finding(d.code, d.message, "", (), d.span) for d in structure.findings]
+    with_policies = {p.bucket for p in perimeter.bucket_policies}
     for bucket in spec.buckets:
-        if bucket.name not in verifier.policies:
+        if bucket.name not in with_policies:
             findings.append(
                 Finding(
                     "XF505",
@@ -548,12 +963,12 @@ def verify(spec: Spec, tree: TfTree) -> Report:
                 )
             )
     assumptions = ASSUMPTIONS + _egress_assumptions(spec)
-    if refusals:
+    if refusals or verifier is None:
         return Report(tuple(findings), tuple(refusals), assumptions, 0)
     bypasses, accepted = _bypass_findings(verifier)
     findings += bypasses
     try:
-        findings += _exposure_findings(verifier)
+        findings += _exposure_findings(verifier, workers)
         findings += _assertion_findings(verifier)
     except UnsupportedPolicyError as error:
         refusals.append(Diagnostic("XF404", str(error)))
@@ -647,12 +1062,8 @@ def _exceptions(spec: Spec) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _exposure_findings(verifier: _Verifier) -> list[Finding]:
-    mismatches: list[_Mismatch] = []
-    for bucket in verifier.spec.buckets:
-        mismatches.extend(verifier.bucket_mismatches(bucket))
-    for network in verifier.spec.networks:
-        mismatches.extend(verifier.endpoint_mismatches(network))
+def _exposure_findings(verifier: _Verifier, workers: int | None) -> list[Finding]:
+    mismatches = _all_mismatches(verifier, workers)
     groups: dict[tuple[object, ...], tuple[_Mismatch, Decision, list[str], str]] = {}
     seen: set[tuple[object, ...]] = set()
     for m in mismatches:
@@ -687,6 +1098,49 @@ def _exposure_findings(verifier: _Verifier) -> list[Finding]:
             )
         )
     return sorted(out, key=lambda f: (f.code, f.message))
+
+
+# Below this many buckets and networks, forking workers costs more than it saves.
+_PARALLEL_FROM = 64
+
+_TaskResult = tuple[list[_Mismatch], int, "UnsupportedPolicyError | None"]
+
+
+def _all_mismatches(verifier: _Verifier, workers: int | None) -> list[_Mismatch]:
+    """Every layer mismatch, bucket by bucket then network by network: in worker processes when
+    there are enough of them, with the same result and order as one after another."""
+    spec = verifier.spec
+    count = len(spec.buckets) + len(spec.networks)
+    if workers is None:
+        workers = parallel.available_workers() if count >= _PARALLEL_FROM else 1
+
+    def task(index: int) -> _TaskResult:
+        before = verifier.evaluated
+        found: list[_Mismatch] = []
+        try:
+            if index < len(spec.buckets):
+                found.extend(verifier.bucket_mismatches(spec.buckets[index]))
+            else:
+                found.extend(verifier.endpoint_mismatches(spec.networks[index - len(spec.buckets)]))
+        except UnsupportedPolicyError as error:
+            return found, verifier.evaluated - before, error
+        return found, verifier.evaluated - before, None
+
+    if workers <= 1:  # the tasks count into verifier.evaluated themselves
+        mismatches: list[_Mismatch] = []
+        for index in range(count):
+            found, _, error = task(index)
+            if error is not None:
+                raise error
+            mismatches.extend(found)
+        return mismatches
+    mismatches = []
+    for found, evaluated, error in parallel.run_in_order(task, count, workers):
+        verifier.evaluated += evaluated
+        if error is not None:
+            raise error
+        mismatches.extend(found)
+    return mismatches
 
 
 def _assertion_findings(verifier: _Verifier) -> list[Finding]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,14 @@ def hclfmt() -> str:
             pytest.fail("hclfmt is required in CI: run scripts/dev-setup first")
         pytest.skip("hclfmt not built: run scripts/dev-setup")
     return found
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cross_check_sweeps() -> Iterator[None]:
+    """Every verify in the suite also runs the plain one-request-at-a-time loop beside each
+    sweep and fails on any difference (compiler/sweep.py must answer exactly like evaluate)."""
+    from compiler import verify
+
+    verify.CROSS_CHECK = True
+    yield
+    verify.CROSS_CHECK = False
