@@ -7,8 +7,9 @@
 For each size it writes benchmarks/out/flows-N/{spec.yaml,requests.jsonl,...} (gitignored) and runs,
 from the repository root with this interpreter (``sys.executable -m compiler``):
 
-- ``xflow compile SPEC -o DIR --fast`` and ``xflow compile SPEC -o DIR`` (with its self-check),
-  each into an emptied directory, so every run writes every file;
+- ``xflow compile SPEC -o DIR --fast``, ``xflow compile SPEC -o DIR`` (with its read-back
+  self-check) and ``xflow compile SPEC -o DIR --prove`` (plus verify's proof), each into an
+  emptied directory, so every run writes every file;
 - ``xflow verify SPEC --tf DIR``;
 - ``xflow explain SPEC --tf DIR --requests FILE`` on 1 and on N generated requests;
 - once, a small in-process script that splits verify into reading the Terraform
@@ -371,6 +372,13 @@ def bench_size(n: int, args: argparse.Namespace, results: dict[str, object]) -> 
         "compile.out",
         emptied(tf),
     )
+    step(
+        "compile_prove",
+        "compile --prove",
+        xflow("compile", rel(spec), "-o", rel(tf), "--prove"),
+        "compile-prove.out",
+        emptied(tf),
+    )
     entry["revision_end"] = revision()
     save(results)
 
@@ -469,6 +477,7 @@ def table(results: dict[str, object]) -> str:
         BARS["compile_s"][0],
     )
     row("compile --fast, median wall", [_timed(e, "compile_fast") for _, e in sizes])
+    row("compile --prove (full proof), median wall", [_timed(e, "compile_prove") for _, e in sizes])
     row("verify, median wall", [_timed(e, "verify") for _, e in sizes], BARS["verify_s"][0])
 
     def split(e: dict[str, object]) -> str:

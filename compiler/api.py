@@ -43,10 +43,13 @@ def compile_spec(
     writeback: WriteBack = WriteBack.WRITE,
     *,
     self_check: bool = True,
+    prove: bool = False,
 ) -> CompileResult:
     """Compile ``spec_path`` into Terraform under ``output_root`` (default: beside the spec).
 
     With WriteBack.CHECK or DIFF nothing is written; ``changes`` says what is stale.
+    ``self_check``: read the output back before writing it (see selfcheck.py); ``prove``: also
+    run verify's exposure proof on it.
     Raises XflowError for an invalid spec (exit 2) or a failed self-check (exit 3).
     """
     root = output_root if output_root is not None else default_output(spec_path)
@@ -55,7 +58,7 @@ def compile_spec(
     if self_check:
         from .selfcheck import check_generated
 
-        check_generated(spec, planned, files)
+        check_generated(spec, planned, files, prove=prove)
     warnings = tuple(model.warnings(spec))
     if writeback is WriteBack.WRITE:
         return CompileResult(root, files, tuple(output.write(root, files)), warnings=warnings)

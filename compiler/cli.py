@@ -40,8 +40,14 @@ def _parser() -> argparse.ArgumentParser:
         "--check", action="store_true", help="exit 1 if the output is stale; write nothing"
     )
     mode.add_argument("--diff", action="store_true", help="print a unified diff; write nothing")
-    compile_cmd.add_argument(
-        "--fast", action="store_true", help="skip verifying the generated Terraform before writing"
+    checks = compile_cmd.add_mutually_exclusive_group()
+    checks.add_argument(
+        "--prove",
+        action="store_true",
+        help="before writing, also run verify's full exposure proof on the output",
+    )
+    checks.add_argument(
+        "--fast", action="store_true", help="skip reading the output back before writing it"
     )
     compile_cmd.set_defaults(run=_compile)
 
@@ -54,7 +60,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _compile(args: argparse.Namespace) -> int:
     writeback = WriteBack.CHECK if args.check else WriteBack.DIFF if args.diff else WriteBack.WRITE
-    result = compile_spec(args.spec, args.output, writeback, self_check=not args.fast)
+    result = compile_spec(
+        args.spec, args.output, writeback, self_check=not args.fast, prove=args.prove
+    )
     for warning in result.warnings:
         print(warning.render(), file=sys.stderr)
     if writeback is WriteBack.WRITE:

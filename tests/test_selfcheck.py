@@ -1,0 +1,63 @@
+"""Compile's self-check: a rendering fault or a wrong plan stops compile before anything is written."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from compiler import api, render
+from compiler.errors import EXIT_INTERNAL, XflowError
+from compiler.plan import Plan
+
+SPEC = Path(__file__).resolve().parent.parent / "examples" / "data-platform" / "spec.yaml"
+
+
+def _without_first_deny(planned: Plan) -> Plan:
+    """The plan with the first bucket policy's first Deny statement left out."""
+    module = next(m for m in planned.modules if m.bucket_policies)
+    first = module.bucket_policies[0]
+    statements = first.policy.statements
+    index = next(i for i, s in enumerate(statements) if s.effect == "Deny")
+    policy = dataclasses.replace(
+        first.policy, statements=statements[:index] + statements[index + 1 :]
+    )
+    bucket_policies = (dataclasses.replace(first, policy=policy), *module.bucket_policies[1:])
+    changed = dataclasses.replace(module, bucket_policies=bucket_policies)
+    modules = tuple(changed if m is module else m for m in planned.modules)
+    return dataclasses.replace(planned, modules=modules)
+
+
+def test_a_policy_rendered_unlike_its_plan_stops_compile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = render.render
+    monkeypatch.setattr(render, "render", lambda planned: original(_without_first_deny(planned)))
+    out = tmp_path / "out"
+    with pytest.raises(XflowError) as raised:
+        api.compile_spec(SPEC, out)
+    assert raised.value.exit_code == EXIT_INTERNAL
+    codes = [d.code for d in raised.value.diagnostics]
+    assert codes[0] == "XF303"
+    assert any("does not read back as planned" in d.message for d in raised.value.diagnostics)
+    assert not out.exists()
+
+
+def test_a_wrong_plan_is_caught_by_the_proof_but_not_by_reading_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = api.generate
+
+    def wrong(spec: object, name: str) -> tuple[Plan, dict[str, str]]:
+        planned, _ = original(spec, name)  # type: ignore[arg-type]
+        broken = _without_first_deny(planned)
+        return broken, render.render(broken)
+
+    monkeypatch.setattr(api, "generate", wrong)
+    assert api.compile_spec(SPEC, tmp_path / "read-back").files  # reads back as (wrongly) planned
+    with pytest.raises(XflowError) as raised:
+        api.compile_spec(SPEC, tmp_path / "proved", prove=True)
+    assert raised.value.exit_code == EXIT_INTERNAL
+    assert [d.code for d in raised.value.diagnostics][:2] == ["XF303", "XF501"]
+    assert not (tmp_path / "proved").exists()
