@@ -31,9 +31,14 @@ def load_spec(spec_path: Path, display: str | None = None) -> model.Spec:
     return model.build(document)
 
 
+def plan_spec(spec: model.Spec, spec_name: str) -> plan.Plan:
+    """Plan a spec's Terraform, compacting policies over AWS's size limits (XF301 if it cannot)."""
+    return limits.enforce(plan.build(spec, spec_name))
+
+
 def generate(spec: model.Spec, spec_name: str) -> tuple[plan.Plan, dict[str, str]]:
     """Plan and render a spec's Terraform in memory."""
-    planned = limits.enforce(plan.build(spec, spec_name))
+    planned = plan_spec(spec, spec_name)
     return planned, render.render(planned)
 
 
@@ -54,11 +59,13 @@ def compile_spec(
     """
     root = output_root if output_root is not None else default_output(spec_path)
     spec = load_spec(spec_path)
-    planned, files = generate(spec, spec_path.name)
+    planned = plan_spec(spec, spec_path.name)
     if self_check:
-        from .selfcheck import check_generated
+        from .selfcheck import render_checked
 
-        check_generated(spec, planned, files, prove=prove)
+        files = render_checked(spec, planned, prove=prove)
+    else:
+        files = render.render(planned)
     warnings = tuple(model.warnings(spec))
     if writeback is WriteBack.WRITE:
         return CompileResult(root, files, tuple(output.write(root, files)), warnings=warnings)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler import api, render
+from compiler import api, parallel, render, selfcheck
 from compiler.errors import EXIT_INTERNAL, XflowError
 from compiler.plan import Plan
 
@@ -29,11 +29,17 @@ def _without_first_deny(planned: Plan) -> Plan:
     return dataclasses.replace(planned, modules=modules)
 
 
+@pytest.mark.parametrize("forked", [False, True])
 def test_a_policy_rendered_unlike_its_plan_stops_compile(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forked: bool
 ) -> None:
-    original = render.render
-    monkeypatch.setattr(render, "render", lambda planned: original(_without_first_deny(planned)))
+    _fork_if(monkeypatch, forked)
+    original = render.render_module
+    broken = _without_first_deny(api.plan_spec(api.load_spec(SPEC), SPEC.name))
+    swap = {m.directory: m for m in broken.modules}
+    monkeypatch.setattr(
+        render, "render_module", lambda module, name: original(swap[module.directory], name)
+    )
     out = tmp_path / "out"
     with pytest.raises(XflowError) as raised:
         api.compile_spec(SPEC, out)
@@ -44,17 +50,30 @@ def test_a_policy_rendered_unlike_its_plan_stops_compile(
     assert not out.exists()
 
 
+@pytest.mark.parametrize("forked", [False, True])
+def test_the_files_are_those_render_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forked: bool
+) -> None:
+    _fork_if(monkeypatch, forked)
+    spec = api.load_spec(SPEC)
+    planned = api.plan_spec(spec, SPEC.name)
+    assert selfcheck.render_checked(spec, planned) == render.render(planned)
+    assert selfcheck.render_checked(spec, planned, prove=True) == render.render(planned)
+
+
+def _fork_if(monkeypatch: pytest.MonkeyPatch, forked: bool) -> None:
+    """Check the modules in two forked workers (as on large specs) or in this process."""
+    monkeypatch.setattr(selfcheck, "_PARALLEL_FROM", 0 if forked else 10**9)
+    monkeypatch.setattr(parallel, "available_workers", lambda: 2)
+
+
 def test_a_wrong_plan_is_caught_by_the_proof_but_not_by_reading_back(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    original = api.generate
-
-    def wrong(spec: object, name: str) -> tuple[Plan, dict[str, str]]:
-        planned, _ = original(spec, name)  # type: ignore[arg-type]
-        broken = _without_first_deny(planned)
-        return broken, render.render(broken)
-
-    monkeypatch.setattr(api, "generate", wrong)
+    original = api.plan_spec
+    monkeypatch.setattr(
+        api, "plan_spec", lambda spec, name: _without_first_deny(original(spec, name))
+    )
     assert api.compile_spec(SPEC, tmp_path / "read-back").files  # reads back as (wrongly) planned
     with pytest.raises(XflowError) as raised:
         api.compile_spec(SPEC, tmp_path / "proved", prove=True)
