@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from typing import TypeVar, cast
 
 T = TypeVar("T")
@@ -20,6 +21,10 @@ _TASK: Callable[[int], object] | None = None  # set in the parent just before fo
 
 
 def available_workers() -> int:
+    """One per core this process may use, or ``XFLOW_WORKERS`` (1 turns the workers off)."""
+    configured = os.environ.get("XFLOW_WORKERS", "").strip()
+    if configured.isdigit() and int(configured) > 0:
+        return int(configured) if sys.platform == "linux" else 1
     if sys.platform != "linux":  # fork is only safe to rely on here
         return 1
     try:
@@ -32,7 +37,8 @@ def run_in_order(task: Callable[[int], T], count: int, workers: int) -> Sequence
     """``[task(0), ..., task(count - 1)]``, computed by up to ``workers`` forked processes.
 
     ``task`` must be deterministic and leave no state behind that later tasks depend on, and its
-    results must pickle. An exception in a worker is re-raised here.
+    results must pickle. An exception in a worker is re-raised here; a worker that dies (killed,
+    out of memory) raises BrokenProcessPool rather than leaving the caller waiting.
     """
     if workers <= 1 or count <= 1:
         return [task(i) for i in range(count)]
@@ -40,10 +46,10 @@ def run_in_order(task: Callable[[int], T], count: int, workers: int) -> Sequence
     _TASK = task
     try:
         context = multiprocessing.get_context("fork")
-        with context.Pool(min(workers, count)) as pool:
+        with ProcessPoolExecutor(min(workers, count), mp_context=context) as pool:
             # Small chunks: task costs are skewed (a few buckets carry most flows).
-            results = pool.map(_run, range(count), chunksize=max(1, count // (workers * 16)))
-            return cast(list[T], results)
+            chunk = max(1, count // (workers * 16))
+            return cast(list[T], list(pool.map(_run, range(count), chunksize=chunk)))
     finally:
         _TASK = None
 
