@@ -210,11 +210,23 @@ def _compile_all(perimeter: Perimeter) -> None:
             continue  # each request that reaches it reports the refusal itself
 
 
-def explain_lines(
-    spec: Spec, perimeter: Perimeter, topology: Topology, lines: Iterable[str]
-) -> Iterator[dict[str, object]]:
+def prepare_batch(spec: Spec, perimeter: Perimeter) -> Lookup:
+    """Everything a batch of requests shares: the lookup table, and every policy compiled."""
     table = Lookup.of(spec, perimeter)
     _compile_all(perimeter)
+    return table
+
+
+def explain_lines(
+    spec: Spec,
+    perimeter: Perimeter,
+    topology: Topology,
+    lines: Iterable[str],
+    table: Lookup | None = None,
+) -> Iterator[dict[str, object]]:
+    """One JSON-ready result per non-blank line (``table`` from ``prepare_batch``)."""
+    if table is None:
+        table = prepare_batch(spec, perimeter)
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue

@@ -457,8 +457,13 @@ def test_explain_requests_file(tmp_path: Path, capsys: pytest.CaptureFixture[str
         + '{"principal": "anonymous", "bucket": \n',
         encoding="utf-8",
     )  # fmt: skip
-    code, stdout, _ = run(capsys, "explain", CROSS_ACCOUNT, "--requests", requests)
+    code, stdout, err = run(capsys, "explain", CROSS_ACCOUNT, "--requests", requests)
     assert code == 0
+    assert re.fullmatch(
+        r"xflow explain: 3 requests \(1 allow, 1 deny, 1 errors\) in [0-9.]+ s after loading, "
+        r"[0-9,]+ requests/s\n",
+        err,
+    ), err
     results = [json.loads(line) for line in stdout.splitlines()]
     assert len(results) == 3
     assert [r["line"] for r in results] == [1, 2, 3]
