@@ -15,7 +15,7 @@ answers.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from .conditions import CompiledCondition, conditions_hold
@@ -159,11 +159,9 @@ class _PolicySweep:
         if found is not None:
             return found
         deny_sure = deny_maybe = allow_sure = allow_maybe = 0
-        remaining = maybe
-        while remaining:
-            low = remaining & -remaining
-            remaining ^= low
-            subjects_sure, subjects_maybe = self.statement_subjects(low.bit_length() - 1)
+        for index in bits(maybe):
+            subjects_sure, subjects_maybe = self.statement_subjects(index)
+            low = 1 << index
             certain = bool(sure & low)
             if self.deny_mask & low:
                 deny_maybe |= subjects_maybe
@@ -176,6 +174,14 @@ class _PolicySweep:
         found = (deny_sure, deny_maybe, allow_sure, allow_maybe)
         self.matched[key] = found
         return found
+
+
+def bits(value: int) -> Iterator[int]:
+    """The indices of the bits set in ``value``, lowest first."""
+    while value:
+        low = value & -value
+        value ^= low
+        yield low.bit_length() - 1
 
 
 def _matches_anything(statement: CompiledStatement) -> bool:

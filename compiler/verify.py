@@ -43,7 +43,7 @@ from .model import Bucket, Network, Spec
 from .paths import NAT_IP, PathClass, Topology, outside_paths, topology
 from .policy import PolicyDocument, Statement
 from .request import Caller, NetworkPath, Request
-from .sweep import Subject, Sweep
+from .sweep import Subject, Sweep, bits
 from .tfmodel import Perimeter, TfBucketPolicy, read_perimeter
 
 # Tests set this to run the plain loop beside every sweep and fail on any difference.
@@ -300,18 +300,9 @@ class _Verifier:
                             for scope, bit in granted.get((network, action), ()):
                                 if scope.covers(target.key, target.list_prefix):
                                     expected |= bit
-                    wrong = allowed ^ expected
-                    while wrong:
-                        low = wrong & -wrong
-                        wrong ^= low
+                    for index in bits(allowed ^ expected):
                         found.append(
-                            (
-                                low.bit_length() - 1,
-                                path_index,
-                                tls_index,
-                                target_index,
-                                bool(allowed & low),
-                            )
+                            (index, path_index, tls_index, target_index, bool(allowed >> index & 1))
                         )
         mismatches = []
         for caller_index, path_index, tls_index, target_index, allowed_now in sorted(found):
@@ -439,11 +430,11 @@ class _Verifier:
         cannot decide and the plain loop must."""
         covered: list[tuple[ServiceGrant, int]] = []
         for grant in grants:
-            bits = 0
+            mask = 0
             for bit, (subject, _) in enumerate(subjects):
                 if grant.covers(subject.caller.service, subject.source_account, subject.source_arn):
-                    bits |= 1 << bit
-            covered.append((grant, bits))
+                    mask |= 1 << bit
+            covered.append((grant, mask))
         try:
             sweep = Sweep([s for s, _ in subjects], bucket.name, bucket.account_id, policy, None)
         except UnsupportedPolicyError:
@@ -459,18 +450,13 @@ class _Verifier:
                 expected = 0
                 if tls:
                     action = target.action.lower()
-                    for grant, bits in covered:
+                    for grant, mask in covered:
                         if grant.action.lower() == action and grant.scope.covers(
                             target.key, target.list_prefix
                         ):
-                            expected |= bits
-                wrong = allowed ^ expected
-                while wrong:
-                    low = wrong & -wrong
-                    wrong ^= low
-                    found.append(
-                        (low.bit_length() - 1, tls_index, target_index, bool(allowed & low))
-                    )
+                            expected |= mask
+                for index in bits(allowed ^ expected):
+                    found.append((index, tls_index, target_index, bool(allowed >> index & 1)))
         mismatches = []
         for subject_index, tls_index, target_index, allowed_now in sorted(found):
             subject, label = subjects[subject_index]
@@ -657,13 +643,8 @@ class _Verifier:
                     for scope, bit in granted.get(target.action.lower(), ()):
                         if scope.covers(target.key, target.list_prefix):
                             expected |= bit
-                wrong = allowed ^ expected
-                while wrong:
-                    low = wrong & -wrong
-                    wrong ^= low
-                    found.append(
-                        (low.bit_length() - 1, tls_index, target_index, bool(allowed & low))
-                    )
+                for index in bits(allowed ^ expected):
+                    found.append((index, tls_index, target_index, bool(allowed >> index & 1)))
         mismatches = []
         for caller_index, tls_index, target_index, allowed_now in sorted(found):
             caller, target = callers[caller_index], targets[target_index]
