@@ -49,8 +49,8 @@ def hclfmt() -> str:
 def cross_check_sweeps() -> Iterator[None]:
     """Every verify in the suite also runs the plain one-request-at-a-time loop beside each
     sweep and fails on any difference (compiler/sweep.py must answer exactly like evaluate)."""
-    from compiler import verify
+    from compiler import layers
 
-    verify.CROSS_CHECK = True
+    layers.CROSS_CHECK = True
     yield
-    verify.CROSS_CHECK = False
+    layers.CROSS_CHECK = False

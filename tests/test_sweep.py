@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from compiler import layers
 from compiler.api import generate, load_spec
 from compiler.conditions import KEY_TYPES
 from compiler.evaluate import UnsupportedPolicyError, evaluate
@@ -335,3 +336,17 @@ def test_forked_workers_give_the_same_report_as_one_process(
     assert (alone.refusals != ()) == refused
     assert verify(spec, tree, workers=2) == alone
     assert verify(spec, tree, workers=3) == alone
+
+
+def test_the_suite_cross_checks_every_sweep_and_a_sweep_that_misses_is_caught(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert layers.CROSS_CHECK, "conftest.py must turn the cross-check on for the whole suite"
+    spec = load_spec(REPO / "examples" / "cross-account" / "spec.yaml")
+    tree = read_tree(REPO / "examples" / "cross-account" / "terraform")
+    narrower = dataclasses.replace(spec, flows=spec.flows[1:])  # the Terraform grants more
+    assert verify(narrower, tree).exit_code == 1
+    # A sweep that misses every mismatch: only the plain loop beside it can tell.
+    monkeypatch.setattr(layers, "bits", lambda value: iter(()))
+    with pytest.raises(AssertionError, match=r"sweep .* != plain loop"):
+        verify(narrower, tree)
