@@ -361,10 +361,9 @@ class Verifier:
                         tls,
                     )
                     if decision.allowed != expected:
-                        yield self._service_mismatch(
+                        yield self._bucket_mismatch(
                             bucket,
-                            subject,
-                            label,
+                            CallerClass(subject.caller, label),
                             internet,
                             target,
                             tls,
@@ -422,10 +421,9 @@ class Verifier:
             if decision.allowed != allowed_now:
                 return None  # the sweep and the evaluator disagree: trust the evaluator
             mismatches.append(
-                self._service_mismatch(
+                self._bucket_mismatch(
                     bucket,
-                    subject,
-                    label,
+                    CallerClass(subject.caller, label),
                     internet,
                     target,
                     tls,
@@ -452,32 +450,6 @@ class Verifier:
             secure_transport=tls,
             source_account=subject.source_account,
             source_arn=subject.source_arn,
-        )
-
-    @staticmethod
-    def _service_mismatch(
-        bucket: Bucket,
-        subject: Subject,
-        label: str,
-        internet: PathClass,
-        target: Target,
-        tls: bool,
-        expected: bool,
-        decision: Decision,
-        request: Request,
-    ) -> Mismatch:
-        return Mismatch(
-            "bucket",
-            CallerClass(subject.caller, label),
-            internet,
-            bucket.name,
-            bucket.name,
-            bucket.account_id,
-            target,
-            tls,
-            expected,
-            decision,
-            request,
         )
 
     # -- the endpoint layer -----------------------------------------------------------------
