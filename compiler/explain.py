@@ -56,7 +56,7 @@ def _caller(principal: str | None) -> Caller:
     return Caller(arn=principal, account=parts[4])
 
 
-def _path(spec: Spec, topology: Topology, network: str | None) -> PathClass:
+def _path(topology: Topology, network: str | None) -> PathClass:
     if network is None:
         return PathClass(
             "internet", None, NetworkPath(source_ip=INTERNET_IP), None, None, "the internet"
@@ -107,7 +107,7 @@ def explain_one(
     if object_level and key is None:
         key = "xflow-example-key"
     list_prefix = ask.key if action.prefix_key else None
-    path = _path(spec, topology, ask.network)
+    path = _path(topology, ask.network)
     policy: PolicyDocument | None
     if bucket_spec is not None and account == bucket_spec.account_id:
         policy = table.policies.get(name)
