@@ -408,7 +408,7 @@ def _by_principals(actions: dict[str, set[str]]) -> dict[tuple[str, ...], list[s
 class _Budget:
     """Exact-size model of xflow's endpoint and bucket policies, to admit a flow only if both fit.
 
-    It mirrors compiler/policies.py (statement grouping, Sids of the same length, conditions) so
+    It mirrors compiler/xflow_perimeter/synth/statements.py (statement grouping, Sids of the same length, conditions) so
     the generator can keep every policy under ``fraction`` of AWS's limits while it draws flows;
     generate.py then checks the real compiled policies.
     """
@@ -889,9 +889,9 @@ def policy_sizes(spec_path: Path) -> dict[str, object]:
     repo = Path(__file__).resolve().parent.parent
     if str(repo) not in sys.path:
         sys.path.insert(0, str(repo))
-    from compiler import plan
-    from compiler.api import load_spec
-    from compiler.policy import to_json
+    from xflow_perimeter.api import load_spec
+    from xflow_perimeter.iam.policy import to_json
+    from xflow_perimeter.synth import plan
 
     started = time.perf_counter()
     # plan.build is what api.generate runs before rendering (and before its own XF301 check), so

@@ -5,7 +5,7 @@
     python benchmarks/run.py --report          # print the table from benchmarks/out/results.json
 
 For each size it writes benchmarks/out/flows-N/{spec.yaml,requests.jsonl,...} (gitignored) and runs,
-from the repository root with this interpreter (``sys.executable -m compiler``):
+from the repository root with this interpreter (``sys.executable -m xflow_perimeter``):
 
 - ``xflow compile SPEC -o DIR --fast``, ``xflow compile SPEC -o DIR`` (with its read-back
   self-check) and ``xflow compile SPEC -o DIR --prove`` (plus verify's proof), each into an
@@ -57,7 +57,7 @@ import resource, runpy, sys
 report = sys.argv[1]
 sys.argv = ["xflow", *sys.argv[2:]]
 try:
-    runpy.run_module("compiler", run_name="__main__", alter_sys=True)
+    runpy.run_module("xflow_perimeter", run_name="__main__", alter_sys=True)
 finally:
     with open(report, "w") as f:
         f.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
@@ -67,10 +67,10 @@ SPLIT = """\
 import json, sys, time
 from pathlib import Path
 t0 = time.perf_counter()
-from compiler.api import load_spec
-from compiler.hcl import read_tree
-from compiler.tfmodel import read_perimeter
-from compiler.verify import verify_perimeter
+from xflow_perimeter.api import load_spec
+from xflow_perimeter.terraform.reader import read_tree
+from xflow_perimeter.terraform.perimeter import read_perimeter
+from xflow_perimeter.prove.verify import verify_perimeter
 t1 = time.perf_counter()
 spec = load_spec(Path(sys.argv[1]))
 t2 = time.perf_counter()
@@ -90,7 +90,7 @@ print(json.dumps({
 
 
 def xflow(*args: str) -> list[str]:
-    return [sys.executable, "-m", "compiler", *args]
+    return [sys.executable, "-m", "xflow_perimeter", *args]
 
 
 def _use_time() -> bool:
@@ -110,7 +110,7 @@ def run_once(cmd: list[str], stdout: Path, timeout: float) -> dict[str, object]:
     if USE_TIME:
         full = [TIME, "-f", "%M %U %S", "-o", report_path, *cmd]
     else:
-        assert cmd[:3] == [sys.executable, "-m", "compiler"]
+        assert cmd[:3] == [sys.executable, "-m", "xflow_perimeter"]
         full = [sys.executable, "-c", LAUNCHER, report_path, *cmd[3:]]
     load_before = os.getloadavg()[0]
     with stdout.open("w") as out:

@@ -48,8 +48,8 @@ def hclfmt() -> str:
 @pytest.fixture(autouse=True, scope="session")
 def cross_check_sweeps() -> Iterator[None]:
     """Every verify in the suite also runs the plain one-request-at-a-time loop beside each
-    sweep and fails on any difference (compiler/sweep.py must answer exactly like evaluate)."""
-    from compiler import layers
+    sweep and fails on any difference (xflow_perimeter.prove.sweep must answer exactly like evaluate)."""
+    from xflow_perimeter.prove import layers
 
     layers.CROSS_CHECK = True
     yield

@@ -8,9 +8,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compiler.api import generate, load_spec
-from compiler.hcl import TfTree, read_text
-from compiler.verify import verify
+from xflow_perimeter.api import generate, load_spec
+from xflow_perimeter.prove.verify import verify
+from xflow_perimeter.terraform.reader import TfTree, read_text
 
 PRINCIPALS = {
     "reader": "arn:aws:iam::222222222222:role/reader",

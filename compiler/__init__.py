@@ -1,8 +1,0 @@
-"""xflow: compile S3 data-flow specs into least-privilege Terraform, and prove the exposure."""
-
-__version__ = "0.1.0"
-
-from .api import CompileResult, WriteBack, compile_spec, load_spec
-from .errors import XflowError
-
-__all__ = ["CompileResult", "WriteBack", "XflowError", "__version__", "compile_spec", "load_spec"]

@@ -1,0 +1,444 @@
+"""Build the typed :class:`~xflow_perimeter.spec.model.Spec` from a schema-valid document,
+with every semantic check (references, names, Regions, prefixes, duplicates)."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from xflow_perimeter.diagnostics import Diagnostic, Severity, Span, XflowError
+from xflow_perimeter.spec.actions import lookup, resolve_access
+from xflow_perimeter.spec.model import (
+    ANONYMOUS,
+    INTERNET,
+    Assertion,
+    Bucket,
+    Flow,
+    Network,
+    Principal,
+    Service,
+    ServiceFlow,
+    Spec,
+    arn_account,
+    slug,
+)
+from xflow_perimeter.spec.regions import REGIONS
+from xflow_perimeter.spec.source import Document
+
+_ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
+# Bucket names S3 reserves for its own features (S3 User Guide, "General purpose bucket naming rules").
+_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+
+
+def bucket_name_problem(name: str) -> str | None:
+    """Why ``name`` is not a valid general-purpose bucket name, or None.
+
+    >>> bucket_name_problem("my..bucket")
+    'two adjacent periods'
+    """
+    if not 3 <= len(name) <= 63:
+        return "length must be 3 to 63 characters"
+    if not re.fullmatch(r"[a-z0-9][a-z0-9.-]*[a-z0-9]", name):
+        return "only lower-case letters, digits, '.' and '-', starting and ending with a letter or digit"
+    if ".." in name:
+        return "two adjacent periods"
+    if ".-" in name or "-." in name:
+        return "a period next to a hyphen"
+    try:
+        ipaddress.IPv4Address(name)
+    except ValueError:
+        pass
+    else:
+        return "formatted as an IP address"
+    for prefix in _RESERVED_PREFIXES:
+        if name.startswith(prefix):
+            return f"the prefix {prefix!r} is reserved by S3"
+    for suffix in _RESERVED_SUFFIXES:
+        if name.endswith(suffix):
+            return f"the suffix {suffix!r} is reserved by S3"
+    return None
+
+
+class _Builder:
+    """Builds a Spec from schema-valid data, collecting every semantic diagnostic."""
+
+    def __init__(self, document: Document) -> None:
+        self.document = document
+        self.diagnostics: list[Diagnostic] = []
+        self.data: Mapping[str, Any] = document.data  # type: ignore[assignment]
+        self.accounts: dict[str, str] = dict(self.data.get("accounts", {}))
+
+    def error(self, code: str, message: str, pointer: str, *, key: bool = False) -> None:
+        spans = self.document.key_spans if key else self.document.spans
+        span = spans.get(pointer) or self.document.span(pointer)
+        self.diagnostics.append(Diagnostic(code, message, span))
+
+    def span(self, pointer: str) -> Span:
+        return self.document.span(pointer)
+
+    def account(self, ref: str, pointer: str) -> str:
+        if _ACCOUNT_ID.match(ref):
+            return ref
+        if ref not in self.accounts:
+            known = ", ".join(sorted(self.accounts)) or "none declared"
+            self.error("XF201", f"unknown account {ref!r} (accounts: {known})", pointer)
+            return "000000000000"
+        return self.accounts[ref]
+
+    def region(self, region: str, pointer: str) -> str:
+        if region not in REGIONS:
+            self.error("XF205", f"unknown AWS Region {region!r}", pointer)
+        return region
+
+    def entries(self, section: str) -> Iterator[tuple[str, Mapping[str, Any], str]]:
+        for name, value in sorted(self.data.get(section, {}).items()):
+            yield name, value, f"/{section}/{name}"
+
+    def check_slugs(self, section: str) -> None:
+        seen: dict[str, str] = {}
+        for name, _, pointer in self.entries(section):
+            other = seen.setdefault(slug(name), name)
+            if other != name:
+                self.error(
+                    "XF202",
+                    f"{section} names {other!r} and {name!r} give the same Terraform name; rename one",
+                    pointer,
+                    key=True,
+                )
+
+    def networks(self) -> dict[str, Network]:
+        self.check_slugs("networks")
+        out: dict[str, Network] = {}
+        route_tables: dict[str, str] = {}
+        vpcs: dict[str, str] = {}
+        endpoints: dict[str, str] = {}
+        for name, raw, ptr in self.entries("networks"):
+            endpoint = raw.get("endpoint", "create")
+            network = Network(
+                name=name,
+                account_id=self.account(raw["account"], f"{ptr}/account"),
+                region=self.region(raw["region"], f"{ptr}/region"),
+                vpc_id=raw["vpc_id"],
+                route_table_ids=tuple(sorted(raw["route_table_ids"])),
+                endpoint_id=None if endpoint == "create" else endpoint,
+                egress=raw.get("egress"),
+                bypass_accepted=raw.get("bypass_accepted"),
+                workloads=tuple(sorted(raw.get("workloads", ()))),
+                span=self.document.key_spans.get(ptr) or self.span(ptr),
+            )
+            for index, rtb in enumerate(raw["route_table_ids"]):
+                owner = route_tables.setdefault(rtb, name)
+                if owner != name:
+                    self.error(
+                        "XF206",
+                        f"route table {rtb} is already in network {owner!r}; "
+                        "a route table can be associated with one S3 endpoint only",
+                        f"{ptr}/route_table_ids/{index}",
+                    )
+            owner = vpcs.setdefault(network.vpc_id, name)
+            if owner != name:
+                self.error(
+                    "XF207",
+                    f"VPC {network.vpc_id} is already network {owner!r}; bucket policies could not "
+                    "tell the two networks apart",
+                    f"{ptr}/vpc_id",
+                )
+            if network.endpoint_id is not None:
+                owner = endpoints.setdefault(network.endpoint_id, name)
+                if owner != name:
+                    self.error(
+                        "XF207",
+                        f"endpoint {network.endpoint_id} is already network {owner!r}",
+                        f"{ptr}/endpoint",
+                    )
+            out[name] = network
+        return out
+
+    def buckets(self) -> dict[str, Bucket]:
+        self.check_slugs("buckets")
+        out: dict[str, Bucket] = {}
+        names: dict[str, str] = {}
+        for key, raw, ptr in self.entries("buckets"):
+            problem = bucket_name_problem(raw["name"])
+            if problem:
+                self.error(
+                    "XF203", f"invalid bucket name {raw['name']!r}: {problem}", f"{ptr}/name"
+                )
+            owner = names.setdefault(raw["name"], key)
+            if owner != key:
+                self.error(
+                    "XF202",
+                    f"bucket {raw['name']!r} is already declared as {owner!r}; S3 allows one policy "
+                    "per bucket, so declare it once",
+                    f"{ptr}/name",
+                )
+            out[key] = Bucket(
+                key=key,
+                name=raw["name"],
+                account_id=self.account(raw["account"], f"{ptr}/account"),
+                region=self.region(raw["region"], f"{ptr}/region"),
+                span=self.document.key_spans.get(ptr) or self.span(ptr),
+            )
+        return out
+
+    def principals(self) -> dict[str, Principal]:
+        out: dict[str, Principal] = {}
+        arns: dict[str, str] = {}
+        for key, raw, ptr in self.entries("principals"):
+            owner = arns.setdefault(raw["arn"], key)
+            if owner != key:
+                self.error(
+                    "XF202", f"ARN {raw['arn']} is already principal {owner!r}", f"{ptr}/arn"
+                )
+            out[key] = Principal(
+                key=key, arn=raw["arn"], span=self.document.key_spans.get(ptr) or self.span(ptr)
+            )
+        return out
+
+    def admins(self, principals: Mapping[str, Principal]) -> tuple[str, ...]:
+        arns: set[str] = set()
+        for index, ref in enumerate(self.data.get("admins", [])):
+            if ref.startswith("arn:"):
+                arns.add(ref)
+            elif ref in principals:
+                arns.add(principals[ref].arn)
+            else:
+                self.error("XF201", f"unknown principal {ref!r} in admins", f"/admins/{index}")
+        return tuple(sorted(arns))
+
+    def reference(self, table: Mapping[str, Any], kind: str, name: str, pointer: str) -> Any:
+        if name not in table:
+            known = ", ".join(sorted(table)) or "none declared"
+            self.error("XF201", f"unknown {kind} {name!r} (known: {known})", pointer)
+            return None
+        return table[name]
+
+    def flows(
+        self,
+        principals: Mapping[str, Principal],
+        networks: Mapping[str, Network],
+        buckets: Mapping[str, Bucket],
+    ) -> tuple[Flow, ...]:
+        out: list[Flow] = []
+        seen: dict[tuple[object, ...], int] = {}
+        for index, raw in enumerate(self.data.get("flows", [])):
+            if "service" in raw or "principal" not in raw or "network" not in raw:
+                continue  # service flows, and malformed ones, are service_flows()' business
+            ptr = f"/flows/{index}"
+            principal = self.reference(
+                principals, "principal", raw["principal"], f"{ptr}/principal"
+            )
+            network = self.reference(networks, "network", raw["network"], f"{ptr}/network")
+            bucket = self.reference(buckets, "bucket", raw["bucket"], f"{ptr}/bucket")
+            access = raw["access"] if isinstance(raw["access"], list) else [raw["access"]]
+            actions, invalid = resolve_access(access)
+            for item in invalid:
+                position = access.index(item)
+                where = (
+                    f"{ptr}/access/{position}"
+                    if isinstance(raw["access"], list)
+                    else f"{ptr}/access"
+                )
+                self.error("XF208", _action_problem(item), where)
+            prefix = raw.get("prefix")
+            if prefix is not None and (prefix.startswith("/") or "//" in prefix):
+                self.error(
+                    "XF209",
+                    f"prefix {prefix!r}: S3 keys rarely start with '/' or hold '//'; write the prefix "
+                    "as keys are stored (for example exports/)",
+                    f"{ptr}/prefix",
+                )
+            if prefix is not None and len(prefix) < 6 and any(a.prefix_key for a in actions):
+                self.error(
+                    "XF209",
+                    f"listing prefix {prefix!r} is shorter than 6 characters: AWS rejects endpoint "
+                    "policies whose wildcards have fewer than 6 literal characters beside them; use a "
+                    "longer prefix or drop listing from this flow",
+                    f"{ptr}/prefix",
+                )
+            if network is not None and bucket is not None and network.region != bucket.region:
+                self.error(
+                    "XF210",
+                    f"bucket {bucket.name!r} is in {bucket.region} but network {network.name!r} is in "
+                    f"{network.region}: a gateway endpoint serves only its own Region, so this traffic "
+                    "would leave through the internet path and bypass the endpoint policy",
+                    ptr,
+                )
+            if principal is None or network is None or bucket is None or invalid:
+                continue
+            identity = (
+                principal.key,
+                network.name,
+                bucket.key,
+                prefix,
+                tuple(a.name for a in actions),
+            )
+            if identity in seen:
+                self.error("XF211", f"duplicate of flows[{seen[identity]}]", ptr)
+                continue
+            seen[identity] = index
+            out.append(
+                Flow(
+                    principal=principal,
+                    network=network,
+                    bucket=bucket,
+                    access=tuple(access),
+                    actions=actions,
+                    prefix=prefix,
+                    span=self.span(ptr),
+                )
+            )
+        return tuple(out)
+
+    def services(self) -> dict[str, Service]:
+        out: dict[str, Service] = {}
+        for key, raw, ptr in self.entries("services"):
+            out[key] = Service(
+                key=key,
+                service=raw["service"],
+                source_account=self.account(raw["source_account"], f"{ptr}/source_account"),
+                source_arn=raw.get("source_arn"),
+                span=self.document.key_spans.get(ptr) or self.span(ptr),
+            )
+        return out
+
+    def service_flows(
+        self, services: Mapping[str, Service], buckets: Mapping[str, Bucket]
+    ) -> tuple[ServiceFlow, ...]:
+        out: list[ServiceFlow] = []
+        for index, raw in enumerate(self.data.get("flows", [])):
+            ptr = f"/flows/{index}"
+            has_service = "service" in raw
+            if has_service == ("principal" in raw) or has_service == ("network" in raw):
+                self.error(
+                    "XF213",
+                    "a flow names either a principal and a network, or a service (which reaches "
+                    "S3 from AWS's own network)",
+                    ptr,
+                )
+                continue
+            if not has_service:
+                continue
+            service = self.reference(services, "service", raw["service"], f"{ptr}/service")
+            bucket = self.reference(buckets, "bucket", raw["bucket"], f"{ptr}/bucket")
+            access = raw["access"] if isinstance(raw["access"], list) else [raw["access"]]
+            actions, invalid = resolve_access(access)
+            for item in invalid:
+                self.error("XF208", _action_problem(item), f"{ptr}/access")
+            if service is None or bucket is None or invalid:
+                continue
+            out.append(
+                ServiceFlow(
+                    service, bucket, tuple(access), actions, raw.get("prefix"), self.span(ptr)
+                )
+            )
+        return tuple(out)
+
+    def assertions(
+        self,
+        principals: Mapping[str, Principal],
+        networks: Mapping[str, Network],
+        buckets: Mapping[str, Bucket],
+    ) -> tuple[Assertion, ...]:
+        out: list[Assertion] = []
+        for index, raw in enumerate(self.data.get("assertions", [])):
+            ptr = f"/assertions/{index}"
+            ref = raw["principal"]
+            principal_arn: str | None
+            if ref == ANONYMOUS:
+                principal_arn = None
+            elif ref.startswith("arn:"):
+                principal_arn = ref
+            else:
+                found = self.reference(principals, "principal", ref, f"{ptr}/principal")
+                principal_arn = found.arn if found else None
+            network: str | None = raw["network"]
+            if network == INTERNET:
+                network = None
+            else:
+                self.reference(networks, "network", raw["network"], f"{ptr}/network")
+            if isinstance(raw["bucket"], str):
+                bucket = self.reference(buckets, "bucket", raw["bucket"], f"{ptr}/bucket")
+                name, account = (bucket.name, bucket.account_id) if bucket else ("", "")
+            else:
+                name = raw["bucket"]["name"]
+                account = self.account(raw["bucket"]["account"], f"{ptr}/bucket/account")
+            action = lookup(raw["action"])
+            if action is None:
+                self.error("XF212", f"unknown S3 action {raw['action']!r}", f"{ptr}/action")
+            out.append(
+                Assertion(
+                    principal_arn=principal_arn,
+                    network=network,
+                    bucket_name=name,
+                    bucket_account=account,
+                    key=raw.get("key"),
+                    action=action.name if action else raw["action"],
+                    expect_allow=raw["expect"] == "allow",
+                    identity=raw.get("identity", "allow-all"),
+                    span=self.span(ptr),
+                )
+            )
+        return tuple(out)
+
+
+def _action_problem(item: str) -> str:
+    if not item.startswith("s3:"):
+        return f"unknown access level {item!r}: use read, write, list, delete or an s3: action"
+    action = lookup(item)
+    if action is None:
+        return f"unknown S3 action {item!r}"
+    return (
+        f"{action.name} does not act on a bucket or its objects, so a flow cannot scope it; "
+        "grant it with an identity policy instead"
+    )
+
+
+def warnings(spec: Spec) -> list[Diagnostic]:
+    """Risks in a valid spec: buckets that nobody but the root user could manage."""
+    out = []
+    admin_accounts = {arn_account(arn) for arn in spec.admins}
+    for bucket in spec.buckets:
+        if bucket.account_id not in admin_accounts:
+            out.append(
+                Diagnostic(
+                    "XF220",
+                    f"bucket {bucket.name!r} has no admin in its account {bucket.account_id}: only "
+                    "that account's root user could still read or replace its policy "
+                    "(s3:GetBucketPolicy, s3:PutBucketPolicy, s3:DeleteBucketPolicy); everything "
+                    "outside the flows is denied to everyone else; add an admin to keep it manageable",
+                    bucket.span,
+                    Severity.WARNING,
+                )
+            )
+    return out
+
+
+def build(document: Document) -> Spec:
+    """Build the typed Spec from a schema-valid document; raise XflowError with every semantic error."""
+    builder = _Builder(document)
+    networks = builder.networks()
+    buckets = builder.buckets()
+    principals = builder.principals()
+    admins = builder.admins(principals)
+    flows = builder.flows(principals, networks, buckets)
+    assertions = builder.assertions(principals, networks, buckets)
+    services = builder.services()
+    service_flows = builder.service_flows(services, buckets)
+    if builder.diagnostics:
+        raise XflowError(builder.diagnostics)
+    return Spec(
+        path=document.path,
+        accounts=tuple(sorted(builder.accounts.items())),
+        networks=tuple(networks.values()),
+        buckets=tuple(buckets.values()),
+        principals=tuple(principals.values()),
+        admins=admins,
+        flows=flows,
+        assertions=assertions,
+        services=tuple(services.values()),
+        service_flows=service_flows,
+    )
