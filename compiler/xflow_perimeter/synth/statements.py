@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from xflow_perimeter.iam.policy import Condition, PolicyDocument, PrincipalRef, Statement
 from xflow_perimeter.spec import aws_owned
-from xflow_perimeter.spec.model import Bucket, Network, Spec
+from xflow_perimeter.spec.model import Bucket, Network, Spec, arn_account
 from xflow_perimeter.synth.grants import Grant, Scope, ServiceGrant
 
 ALL_S3 = "s3:*"
@@ -143,7 +143,11 @@ def bucket_policy(
             conditions=(Condition("Bool", "aws:SecureTransport", ("false",)),),
         )
     ]
-    listed = tuple(sorted({g.principal_arn for g in mine} | set(spec.admins)))
+    # Only admins of the bucket's own account are exempt from the Denies: one of another account
+    # gets nothing from this bucket (its identity policy cannot grant cross-account access), and
+    # exempting it would let a flow granted to its whole account (a root principal) reach it.
+    admins = {arn for arn in spec.admins if arn_account(arn) == bucket.account_id}
+    listed = tuple(sorted({g.principal_arn for g in mine} | admins))
     statements.append(
         Statement(
             sid="DenyUnlistedPrincipals",
@@ -159,7 +163,7 @@ def bucket_policy(
     )
     statements.extend(_allow_statements(bucket, mine, networks))
     statements.extend(_service_statements(bucket, my_services))
-    limits = _flow_limits(bucket, [g for g in mine if g.principal_arn not in spec.admins], networks)
+    limits = _flow_limits(bucket, [g for g in mine if g.principal_arn not in admins], networks)
     statements.extend(replace(s, conditions=s.conditions + not_service) for s in limits)
     return PolicyDocument(statements=tuple(statements))
 

@@ -34,7 +34,6 @@ resource "aws_s3_bucket_policy" "landing" {
         Condition = {
           ArnNotEquals = {
             "aws:PrincipalArn" = [
-              "arn:aws:iam::111111111111:role/LakeAdmin",
               "arn:aws:iam::222222222222:role/IngestAdmin",
               "arn:aws:iam::222222222222:role/collector",
             ]

@@ -33,10 +33,7 @@ resource "aws_s3_bucket_policy" "audit" {
         ]
         Condition = {
           ArnNotEquals = {
-            "aws:PrincipalArn" = [
-              "arn:aws:iam::111111111111:role/LakeAdmin",
-              "arn:aws:iam::222222222222:role/IngestAdmin",
-            ]
+            "aws:PrincipalArn" = ["arn:aws:iam::111111111111:role/LakeAdmin"]
           }
           StringNotEqualsIfExists = {
             "aws:PrincipalServiceName" = ["cloudtrail.amazonaws.com"]
@@ -120,7 +117,6 @@ resource "aws_s3_bucket_policy" "curated" {
             "aws:PrincipalArn" = [
               "arn:aws:iam::111111111111:role/LakeAdmin",
               "arn:aws:iam::111111111111:role/etl/spark-etl",
-              "arn:aws:iam::222222222222:role/IngestAdmin",
               "arn:aws:iam::333333333333:role/analyst",
               "arn:aws:iam::333333333333:role/dashboards",
             ]
@@ -431,7 +427,6 @@ resource "aws_s3_bucket_policy" "raw" {
               "arn:aws:iam::111111111111:role/LakeAdmin",
               "arn:aws:iam::111111111111:role/etl/spark-etl",
               "arn:aws:iam::111111111111:role/janitor",
-              "arn:aws:iam::222222222222:role/IngestAdmin",
               "arn:aws:iam::222222222222:role/collector",
             ]
           }

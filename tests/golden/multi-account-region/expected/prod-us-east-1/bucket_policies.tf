@@ -33,10 +33,7 @@ resource "aws_s3_bucket_policy" "prod_us" {
         ]
         Condition = {
           ArnNotEquals = {
-            "aws:PrincipalArn" = [
-              "arn:aws:iam::100000000002:role/LogAdmin",
-              "arn:aws:iam::100000000003:role/partner-app",
-            ]
+            "aws:PrincipalArn" = ["arn:aws:iam::100000000003:role/partner-app"]
           }
         }
       },
