@@ -232,9 +232,9 @@ _ENTRIES = (
         _W,
         "a bucket has no admin in its own account; only its root user could still manage its "
         "policy",
-        "Bucket policies deny everything outside the flows to everyone but the spec's `admins`. "
-        "Without an admin in the bucket's account, only that account's root user could still "
-        "read or replace the policy. Add a role of that account to `admins`.",
+        "Bucket policies deny everything outside the flows to everyone but the `admins` of the "
+        "bucket's own account. Without one, only that account's root user could still read or "
+        "replace the policy. Add a role of that account to `admins`.",
     ),
     # Compile (XF3xx)
     DiagnosticCode(
