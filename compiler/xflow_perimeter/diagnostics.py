@@ -1,9 +1,12 @@
-"""Diagnostics: source spans, stable error codes, exit codes and the exception that carries them."""
+"""Diagnostics: source spans, the catalogue of stable codes, exit codes and the exception that
+carries them."""
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1  # drift under --check, or the Terraform's exposure differs from the spec
@@ -29,56 +32,370 @@ class Span:
         return f"{self.file}:{self.line}:{self.column}"
 
 
-# The catalogue of diagnostic codes. Codes are stable: tests and users match on them, never on wording.
-CODES: dict[str, str] = {
+@dataclass(frozen=True, slots=True)
+class DiagnosticCode:
+    """One entry of the catalogue: a stable code, its usual severity, a title and an explanation.
+
+    ``title`` says in a few words what went wrong; ``explanation`` what it means and what to do.
+    Both are documentation: tests and users match on the code, never on the wording.
+    """
+
+    code: str
+    severity: Severity
+    title: str
+    explanation: str
+
+
+_E, _W = Severity.ERROR, Severity.WARNING
+
+# Every code xflow reports, in code order. The README's "Diagnostic codes" table is generated from
+# these (markdown_table; tests/test_diagnostics.py checks the README). Never reuse a retired code.
+_ENTRIES = (
     # Reading the spec (XF0xx)
-    "XF001": "the spec file cannot be read",
-    "XF002": "YAML syntax error",
-    "XF003": "duplicate mapping key",
-    "XF004": "mapping key is not a plain string",
-    "XF005": "YAML construct not allowed in a spec (custom tag)",
+    DiagnosticCode(
+        "XF001",
+        _E,
+        "the spec file cannot be read",
+        "The file is missing, is a directory, cannot be opened, or is not UTF-8 text (then the "
+        "position is that of the first byte that does not decode). Check the path; save the file "
+        "as UTF-8.",
+    ),
+    DiagnosticCode(
+        "XF002",
+        _E,
+        "YAML syntax error",
+        "The spec is not well-formed YAML, or holds a character YAML does not allow. It is "
+        "reported alone: nothing after a syntax error can be trusted. Fix the YAML at the "
+        "position shown.",
+    ),
+    DiagnosticCode(
+        "XF003",
+        _E,
+        "duplicate mapping key",
+        "A mapping names the same key twice. YAML loaders silently keep one of the two values, so "
+        "xflow refuses rather than guess which was meant. Remove or rename one; the message names "
+        "the line of the first.",
+    ),
+    DiagnosticCode(
+        "XF004",
+        _E,
+        "mapping key is not a plain string",
+        "A key is a list or a mapping, or an unquoted word YAML reads as a number, boolean or null "
+        "(`123`, `on`, `no`, `~`). Quote the key.",
+    ),
+    DiagnosticCode(
+        "XF005",
+        _E,
+        "YAML construct not allowed in a spec (tag, merge key, alias bomb, deep nesting)",
+        "A spec is plain data. Explicit tags (other than `!!str` on a string), merge keys "
+        '(`<<`), aliases that contain themselves or expand to too many values (a "billion '
+        'laughs" document) and nesting too many levels deep are refused before anything reads '
+        "the document. Write the values out.",
+    ),
     # Schema (XF1xx)
-    "XF101": "required field missing",
-    "XF102": "unknown field",
-    "XF103": "wrong type (YAML read an unquoted value as a number, boolean or null)",
-    "XF104": "value does not match the allowed pattern or values",
-    "XF105": "other schema violation",
+    DiagnosticCode(
+        "XF101",
+        _E,
+        "required field missing",
+        "An entry lacks a field the schema requires (a bucket without `region`, a flow without "
+        "`access`). Add it; the message names the field.",
+    ),
+    DiagnosticCode(
+        "XF102",
+        _E,
+        "unknown field",
+        "A key the schema does not define, usually a typo; the message suggests the closest "
+        "known field. Unknown fields are errors so that a misspelt restriction is never silently "
+        "ignored.",
+    ),
+    DiagnosticCode(
+        "XF103",
+        _E,
+        "wrong type (with a hint when YAML read an unquoted value as a number, boolean or null)",
+        "A value has the wrong type. When YAML read an unquoted value as something other than a "
+        "string (an account id with a leading zero as a number, `no` as a boolean), the message "
+        "says so: quote the value.",
+    ),
+    DiagnosticCode(
+        "XF104",
+        _E,
+        "value does not match the allowed pattern or values",
+        "A name, id, ARN, prefix or keyword is outside what the schema allows. The patterns are "
+        "strict so that no spec value can change the structure of the generated Terraform (no "
+        "`${`, `%{`, quotes, backslashes or control characters). The message shows what is "
+        "expected.",
+    ),
+    DiagnosticCode(
+        "XF105",
+        _E,
+        "other schema violation",
+        "Any other schema rule, such as an empty list where at least one item is needed or a "
+        "list that repeats an item. The message states the rule.",
+    ),
     # Semantics (XF2xx)
-    "XF201": "unknown reference",
-    "XF202": "duplicate name or value",
-    "XF203": "invalid S3 bucket name",
-    "XF205": "unknown AWS Region",
-    "XF206": "route table claimed by two networks",
-    "XF207": "VPC or endpoint claimed by two networks",
-    "XF208": "unknown S3 action or one that cannot be scoped to a bucket",
-    "XF209": "invalid key prefix",
-    "XF210": "flow crosses Regions: a gateway endpoint serves only buckets in its own Region",
-    "XF211": "duplicate flow",
-    "XF212": "invalid assertion",
-    "XF213": "a flow needs either a principal and a network, or a service",
-    "XF220": "warning: bucket has no admin in its own account (lockout risk)",
+    DiagnosticCode(
+        "XF201",
+        _E,
+        "unknown reference (account, network, bucket, principal, service)",
+        "A network, bucket, flow, assertion or admin names an account alias, network, bucket, "
+        "principal or service the spec does not declare. Declare it or fix the name; the message "
+        "lists the known names.",
+    ),
+    DiagnosticCode(
+        "XF202",
+        _E,
+        "duplicate name or value",
+        "Two entries that must differ do not: two bucket entries for one S3 bucket, two "
+        "principals with one ARN, or two names that give the same Terraform resource name (names "
+        "are lower-cased and other characters become `_`). Declare each thing once, or rename "
+        "one.",
+    ),
+    DiagnosticCode(
+        "XF203",
+        _E,
+        "invalid S3 bucket name",
+        "The name breaks S3's rules for general-purpose buckets: 3 to 63 lower-case letters, "
+        "digits, `.` and `-`, starting and ending with a letter or digit, not an IP address, no "
+        "reserved prefix or suffix. The message names the rule.",
+    ),
+    DiagnosticCode(
+        "XF205",
+        _E,
+        "unknown AWS Region",
+        "The Region is not in xflow's list of AWS Regions. Check the spelling (`ap-northeast-1`).",
+    ),
+    DiagnosticCode(
+        "XF206",
+        _E,
+        "route table claimed by two networks",
+        "A route table can be associated with one S3 gateway endpoint only, so it belongs to one "
+        "network. Remove it from the other.",
+    ),
+    DiagnosticCode(
+        "XF207",
+        _E,
+        "VPC or endpoint claimed by two networks",
+        "Bucket policies tell networks apart by VPC id (`aws:SourceVpc`) or endpoint id "
+        "(`aws:SourceVpce`), so two networks cannot share either. Merge the two networks or fix "
+        "the id.",
+    ),
+    DiagnosticCode(
+        "XF208",
+        _E,
+        "unknown S3 action, or one that cannot be scoped to a bucket",
+        "An `access` item is neither a level (read, write, list, delete) nor an action in xflow's "
+        "catalogue of S3 actions, or it is an action that acts on no bucket or object (such as "
+        "`s3:ListAllMyBuckets`), which bucket and endpoint policies cannot scope: grant those "
+        "with an identity policy.",
+    ),
+    DiagnosticCode(
+        "XF209",
+        _E,
+        "invalid key prefix (leading `/`, `//`, or a listing prefix under 6 characters)",
+        "A flow's `prefix` starts with `/` or holds `//` (S3 keys rarely do: write the prefix as "
+        "keys are stored, `exports/`), or a flow that lists has a prefix shorter than 6 "
+        "characters (AWS rejects endpoint policies whose wildcards have fewer than 6 literal "
+        "characters beside them). Service flows follow the same rules as principal flows. Use a "
+        "longer prefix, or drop listing from the flow.",
+    ),
+    DiagnosticCode(
+        "XF210",
+        _E,
+        "flow crosses Regions",
+        "The bucket is in another Region than the flow's network. A gateway endpoint serves only "
+        "buckets in its own Region, so this traffic would leave through the NAT or internet "
+        "gateway, past the endpoint policy. Use a network in the bucket's Region.",
+    ),
+    DiagnosticCode(
+        "XF211",
+        _E,
+        "duplicate flow",
+        "Two flows have the same principal and network (or the same service), bucket, prefix and "
+        "actions. Remove one; the message names the first.",
+    ),
+    DiagnosticCode(
+        "XF212",
+        _E,
+        "invalid assertion",
+        "An assertion names an S3 action that is not in xflow's catalogue. Use an exact action "
+        "such as `s3:GetObject`.",
+    ),
+    DiagnosticCode(
+        "XF213",
+        _E,
+        "a flow names neither a principal and a network, nor a service (or both)",
+        "A flow is either a principal with a network, or a service (which reaches S3 from AWS's "
+        "own network, not through a VPC). Give exactly one of the two forms.",
+    ),
+    DiagnosticCode(
+        "XF220",
+        _W,
+        "a bucket has no admin in its own account; only its root user could still manage its "
+        "policy",
+        "Bucket policies deny everything outside the flows to everyone but the `admins` of the "
+        "bucket's own account. Without one, only that account's root user could still read or "
+        "replace the policy. Add a role of that account to `admins`.",
+    ),
     # Compile (XF3xx)
-    "XF301": "policy over AWS's size limit",
-    "XF302": "output directory problem",
-    "XF303": "compile's self-check found the generated Terraform wrong (a bug in xflow)",
+    DiagnosticCode(
+        "XF301",
+        _E,
+        "policy over AWS's size limit even after compaction (merging statements that differ "
+        "only in resources)",
+        "An endpoint policy (20,480 characters) or bucket policy (20 KB) is still over AWS's "
+        "limit after compaction; xflow never truncates or widens a policy instead. The notes name "
+        "the largest statements. Give principals with the same flows the same access and "
+        "prefixes, use fewer distinct prefixes per bucket, or split the flows over more networks.",
+    ),
+    DiagnosticCode(
+        "XF302",
+        _E,
+        "output directory problem (for example a file xflow did not generate is in the way)",
+        "compile cannot write its output: a file xflow did not generate stands where it would "
+        "write (xflow never overwrites those), a file stands where a directory is needed, or "
+        "writing failed; or verify's Terraform directory does not exist. Move the file or fix "
+        "the path. A failed compile leaves the previous output as it was.",
+    ),
+    DiagnosticCode(
+        "XF303",
+        _E,
+        "compile's self-check failed (a bug in xflow)",
+        "compile reads back and verifies what it generated before writing it; the output did not "
+        "match the spec, so nothing was written (exit 3). This is a bug in xflow: please report "
+        "it with the spec. `compile --fast` skips the check.",
+    ),
     # Reading Terraform (XF4xx)
-    "XF401": "Terraform file cannot be parsed",
-    "XF402": "policy is not a literal jsonencode({...}) object",
-    "XF403": "unresolved reference or variable",
-    "XF404": "policy construct the verifier does not model",
-    "XF405": "second policy for one bucket or endpoint",
-    "XF406": "malformed policy document",
-    "XF407": "resource the verifier does not recognise in generated output",
+    DiagnosticCode(
+        "XF401",
+        _E,
+        "Terraform file cannot be parsed",
+        "A `.tf` file is not UTF-8, has a syntax error, or holds something Terraform itself "
+        "rejects (an attribute defined twice, a newline in a quoted string, an invalid escape). "
+        "Fix the file at the position shown.",
+    ),
+    DiagnosticCode(
+        "XF402",
+        _E,
+        "policy is not a literal `jsonencode({...})` object",
+        "The verifier reads policies written as `jsonencode({...})` of literal values, as compile "
+        "writes them. Heredocs, templates, `file()` and other functions are refused rather than "
+        "guessed at. Regenerate with `xflow compile`.",
+    ),
+    DiagnosticCode(
+        "XF403",
+        _E,
+        "unresolved reference or variable, or a missing value",
+        "A value the verifier must know (a policy, a bucket name, an endpoint id, route table "
+        "ids) is missing, or is a reference or variable that Terraform resolves only at plan "
+        "time. Write the literal value, as compile does.",
+    ),
+    DiagnosticCode(
+        "XF404",
+        _E,
+        "construct the verifier does not model",
+        "What the verifier cannot evaluate exactly it refuses, never passes: `NotPrincipal`, "
+        "unknown condition operators or keys, policy variables, interface endpoints, resources "
+        "that change S3 access beside the bucket policy (ACLs, access points, Access Grants). "
+        "Remove the construct or express it in the spec. Override files are a warning: Terraform "
+        "merges them into other blocks, xflow reads them as they are.",
+    ),
+    DiagnosticCode(
+        "XF405",
+        _E,
+        "second policy for one bucket or endpoint",
+        "S3 keeps one policy per bucket and an endpoint has one policy, so two resources that set "
+        "it overwrite each other on every apply (an inline `policy` on `aws_s3_bucket` counts as "
+        "one); so do two S3 gateway endpoints for one network. Keep one.",
+    ),
+    DiagnosticCode(
+        "XF406",
+        _E,
+        "malformed policy document",
+        "The policy is not a valid IAM policy document: a missing or misspelt element, a value of "
+        "the wrong type, a key given twice. Fix it, or regenerate with `xflow compile`.",
+    ),
     # Verify findings (XF5xx)
-    "XF501": "unintended access",
-    "XF502": "intended flow denied",
-    "XF503": "a layer is wider than its share of the spec (masked by the other layer)",
-    "XF504": "route table not associated with its network's endpoint",
-    "XF505": "missing policy or endpoint for the spec",
-    "XF506": "assertion failed",
-    "XF507": "endpoint or association the spec does not declare",
-    "XF508": "a network's other egress bypasses the endpoint policy",
-}
+    DiagnosticCode(
+        "XF501",
+        _E,
+        "unintended access",
+        "The Terraform allows a request the spec does not. The counterexample names the "
+        "principal, network, bucket, action and key; the notes name the statements that allowed "
+        "it. Regenerate with `xflow compile`, or add the flow to the spec if it is intended.",
+    ),
+    DiagnosticCode(
+        "XF502",
+        _E,
+        "intended flow denied",
+        "A flow in the spec would fail: the counterexample is a request the flow needs, the "
+        "notes name the statements that denied it. Regenerate with `xflow compile`.",
+    ),
+    DiagnosticCode(
+        "XF503",
+        _E,
+        "one layer is wider than its share of the spec (masked by the other layer)",
+        "The endpoint policy or the bucket policy alone would decide a request differently from "
+        "the spec; only the other layer makes the result right today, so one edit to it exposes "
+        "the data. Regenerate with `xflow compile`.",
+    ),
+    DiagnosticCode(
+        "XF504",
+        _E,
+        "route table not associated with its network's endpoint",
+        "A route table the spec lists has no `aws_vpc_endpoint_route_table_association`: S3 "
+        "traffic from its subnets leaves without passing the endpoint policy, so flows from there "
+        "fail and any credentials reach any bucket. Add the association (compile writes one per "
+        "route table).",
+    ),
+    DiagnosticCode(
+        "XF505",
+        _E,
+        "missing endpoint or bucket policy for the spec",
+        "The Terraform does not cover a bucket or network of the spec: a bucket without "
+        "`aws_s3_bucket_policy`, a network without an S3 gateway endpoint, an existing endpoint "
+        "without `aws_vpc_endpoint_policy` (it keeps AWS's default policy, which allows "
+        "everything), or an endpoint in another Region than its network. Regenerate with "
+        "`xflow compile`.",
+    ),
+    DiagnosticCode(
+        "XF506",
+        _E,
+        "assertion failed",
+        "An assertion of the spec expects allow (or deny) and the Terraform decides the other "
+        "way; the notes name the deciding statements.",
+    ),
+    DiagnosticCode(
+        "XF507",
+        _E,
+        "endpoint, association or bucket policy the spec does not declare",
+        "The Terraform holds an S3 endpoint, a route table association or a bucket policy for a "
+        "network, route table or bucket the spec does not declare. Declare it in the spec, or "
+        "remove it from the Terraform.",
+    ),
+    DiagnosticCode(
+        "XF508",
+        _E,
+        "a network's egress (NAT or internet gateway) bypasses the endpoint policy and the spec "
+        "does not accept it",
+        "A network declares `egress: nat` or `internet`. A gateway endpoint serves its own Region "
+        "only, so through that egress any credentials reach any bucket in other Regions without "
+        "the endpoint policy. Restrict the egress, or say why it is acceptable in "
+        "`bypass_accepted` (the report lists it).",
+    ),
+)
+
+CATALOGUE: Mapping[str, DiagnosticCode] = MappingProxyType({c.code: c for c in _ENTRIES})
+# Each code's title, for callers that need no more (derived from the catalogue).
+CODES: Mapping[str, str] = MappingProxyType({c.code: c.title for c in _ENTRIES})
+
+
+def markdown_table() -> str:
+    """The README's table of diagnostic codes, generated from the catalogue."""
+    lines = ["| code | severity | meaning | explanation |", "|---|---|---|---|"]
+    for entry in CATALOGUE.values():
+        cells = (entry.code, entry.severity.value, entry.title, entry.explanation)
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from xflow_perimeter.diagnostics import Diagnostic, Severity, Span, XflowError
-from xflow_perimeter.spec.actions import lookup, resolve_access
+from xflow_perimeter.spec.actions import S3Action, lookup, resolve_access
 from xflow_perimeter.spec.model import (
     ANONYMOUS,
     INTERNET,
@@ -221,77 +221,100 @@ class _Builder:
         principals: Mapping[str, Principal],
         networks: Mapping[str, Network],
         buckets: Mapping[str, Bucket],
-    ) -> tuple[Flow, ...]:
-        out: list[Flow] = []
+        services: Mapping[str, Service],
+    ) -> tuple[tuple[Flow, ...], tuple[ServiceFlow, ...]]:
+        """Principal flows and service flows, both through every check that applies to a flow."""
+        flows: list[Flow] = []
+        service_flows: list[ServiceFlow] = []
         seen: dict[tuple[object, ...], int] = {}
         for index, raw in enumerate(self.data.get("flows", [])):
-            if "service" in raw or "principal" not in raw or "network" not in raw:
-                continue  # service flows, and malformed ones, are service_flows()' business
             ptr = f"/flows/{index}"
-            principal = self.reference(
-                principals, "principal", raw["principal"], f"{ptr}/principal"
-            )
-            network = self.reference(networks, "network", raw["network"], f"{ptr}/network")
-            bucket = self.reference(buckets, "bucket", raw["bucket"], f"{ptr}/bucket")
-            access = raw["access"] if isinstance(raw["access"], list) else [raw["access"]]
-            actions, invalid = resolve_access(access)
-            for item in invalid:
-                position = access.index(item)
-                where = (
-                    f"{ptr}/access/{position}"
-                    if isinstance(raw["access"], list)
-                    else f"{ptr}/access"
-                )
-                self.error("XF208", _action_problem(item), where)
-            prefix = raw.get("prefix")
-            if prefix is not None and (prefix.startswith("/") or "//" in prefix):
+            has_service = "service" in raw
+            if has_service == ("principal" in raw) or has_service == ("network" in raw):
                 self.error(
-                    "XF209",
-                    f"prefix {prefix!r}: S3 keys rarely start with '/' or hold '//'; write the prefix "
-                    "as keys are stored (for example exports/)",
-                    f"{ptr}/prefix",
-                )
-            if prefix is not None and len(prefix) < 6 and any(a.prefix_key for a in actions):
-                self.error(
-                    "XF209",
-                    f"listing prefix {prefix!r} is shorter than 6 characters: AWS rejects endpoint "
-                    "policies whose wildcards have fewer than 6 literal characters beside them; use a "
-                    "longer prefix or drop listing from this flow",
-                    f"{ptr}/prefix",
-                )
-            if network is not None and bucket is not None and network.region != bucket.region:
-                self.error(
-                    "XF210",
-                    f"bucket {bucket.name!r} is in {bucket.region} but network {network.name!r} is in "
-                    f"{network.region}: a gateway endpoint serves only its own Region, so this traffic "
-                    "would leave through the internet path and bypass the endpoint policy",
+                    "XF213",
+                    "a flow names either a principal and a network, or a service (which reaches "
+                    "S3 from AWS's own network)",
                     ptr,
                 )
-            if principal is None or network is None or bucket is None or invalid:
                 continue
-            identity = (
-                principal.key,
-                network.name,
-                bucket.key,
-                prefix,
-                tuple(a.name for a in actions),
-            )
+            bucket = self.reference(buckets, "bucket", raw["bucket"], f"{ptr}/bucket")
+            access = tuple(raw["access"] if isinstance(raw["access"], list) else [raw["access"]])
+            actions, valid = self.actions(raw["access"], ptr)
+            prefix = raw.get("prefix")
+            if prefix is not None:
+                self.check_prefix(prefix, actions, f"{ptr}/prefix", service=has_service)
+            built: Flow | ServiceFlow | None = None
+            who: tuple[str, ...]  # what, besides bucket, prefix and actions, tells flows apart
+            if has_service:
+                service = self.reference(services, "service", raw["service"], f"{ptr}/service")
+                if service is not None and bucket is not None and valid:
+                    built = ServiceFlow(service, bucket, access, actions, prefix, self.span(ptr))
+                who = ("service", raw["service"])
+            else:
+                principal = self.reference(
+                    principals, "principal", raw["principal"], f"{ptr}/principal"
+                )
+                network = self.reference(networks, "network", raw["network"], f"{ptr}/network")
+                if network is not None and bucket is not None:
+                    self.check_region(network, bucket, ptr)
+                if principal is not None and network is not None and bucket is not None and valid:
+                    built = Flow(
+                        principal, network, bucket, access, actions, prefix, self.span(ptr)
+                    )
+                who = ("principal", raw["principal"], raw["network"])
+            if built is None:
+                continue
+            identity = (*who, built.bucket.key, prefix, tuple(a.name for a in actions))
             if identity in seen:
                 self.error("XF211", f"duplicate of flows[{seen[identity]}]", ptr)
                 continue
             seen[identity] = index
-            out.append(
-                Flow(
-                    principal=principal,
-                    network=network,
-                    bucket=bucket,
-                    access=tuple(access),
-                    actions=actions,
-                    prefix=prefix,
-                    span=self.span(ptr),
-                )
+            if isinstance(built, ServiceFlow):
+                service_flows.append(built)
+            else:
+                flows.append(built)
+        return tuple(flows), tuple(service_flows)
+
+    def actions(self, access: str | list[str], ptr: str) -> tuple[tuple[S3Action, ...], bool]:
+        """A flow's actions, and whether every access item was usable (XF208 for each other)."""
+        items = access if isinstance(access, list) else [access]
+        actions, invalid = resolve_access(items)
+        listed = isinstance(access, list)
+        for item in invalid:
+            where = f"{ptr}/access/{items.index(item)}" if listed else f"{ptr}/access"
+            self.error("XF208", _action_problem(item), where)
+        return actions, not invalid
+
+    def check_prefix(
+        self, prefix: str, actions: tuple[S3Action, ...], pointer: str, *, service: bool
+    ) -> None:
+        if prefix.startswith("/") or "//" in prefix:
+            self.error(
+                "XF209",
+                f"prefix {prefix!r}: S3 keys rarely start with '/' or hold '//'; write the prefix "
+                "as keys are stored (for example exports/)",
+                pointer,
             )
-        return tuple(out)
+        if len(prefix) < 6 and any(a.prefix_key for a in actions):
+            why = "xflow holds service flows to the rule for endpoint policies: " if service else ""
+            self.error(
+                "XF209",
+                f"listing prefix {prefix!r} is shorter than 6 characters: {why}AWS rejects "
+                "endpoint policies whose wildcards have fewer than 6 literal characters beside "
+                "them; use a longer prefix or drop listing from this flow",
+                pointer,
+            )
+
+    def check_region(self, network: Network, bucket: Bucket, ptr: str) -> None:
+        if network.region != bucket.region:
+            self.error(
+                "XF210",
+                f"bucket {bucket.name!r} is in {bucket.region} but network {network.name!r} is in "
+                f"{network.region}: a gateway endpoint serves only its own Region, so this traffic "
+                "would leave through the internet path and bypass the endpoint policy",
+                ptr,
+            )
 
     def services(self) -> dict[str, Service]:
         out: dict[str, Service] = {}
@@ -304,38 +327,6 @@ class _Builder:
                 span=self.document.key_spans.get(ptr) or self.span(ptr),
             )
         return out
-
-    def service_flows(
-        self, services: Mapping[str, Service], buckets: Mapping[str, Bucket]
-    ) -> tuple[ServiceFlow, ...]:
-        out: list[ServiceFlow] = []
-        for index, raw in enumerate(self.data.get("flows", [])):
-            ptr = f"/flows/{index}"
-            has_service = "service" in raw
-            if has_service == ("principal" in raw) or has_service == ("network" in raw):
-                self.error(
-                    "XF213",
-                    "a flow names either a principal and a network, or a service (which reaches "
-                    "S3 from AWS's own network)",
-                    ptr,
-                )
-                continue
-            if not has_service:
-                continue
-            service = self.reference(services, "service", raw["service"], f"{ptr}/service")
-            bucket = self.reference(buckets, "bucket", raw["bucket"], f"{ptr}/bucket")
-            access = raw["access"] if isinstance(raw["access"], list) else [raw["access"]]
-            actions, invalid = resolve_access(access)
-            for item in invalid:
-                self.error("XF208", _action_problem(item), f"{ptr}/access")
-            if service is None or bucket is None or invalid:
-                continue
-            out.append(
-                ServiceFlow(
-                    service, bucket, tuple(access), actions, raw.get("prefix"), self.span(ptr)
-                )
-            )
-        return tuple(out)
 
     def assertions(
         self,
@@ -424,10 +415,9 @@ def build(document: Document) -> Spec:
     buckets = builder.buckets()
     principals = builder.principals()
     admins = builder.admins(principals)
-    flows = builder.flows(principals, networks, buckets)
-    assertions = builder.assertions(principals, networks, buckets)
     services = builder.services()
-    service_flows = builder.service_flows(services, buckets)
+    flows, service_flows = builder.flows(principals, networks, buckets, services)
+    assertions = builder.assertions(principals, networks, buckets)
     if builder.diagnostics:
         raise XflowError(builder.diagnostics)
     return Spec(

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 
 from xflow_perimeter.iam.policy import JsonValue
 
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 INDENT = "  "
 # Whatever quote() would not copy as it is: a backslash, a quote, a control character, or the
 # "${" and "%{" that open a template sequence.
@@ -52,7 +52,8 @@ def quote(text: str) -> str:
 
 @functools.lru_cache(maxsize=4096)  # policies repeat a handful of keys thousands of times
 def object_key(key: str) -> str:
-    return key if _IDENTIFIER.match(key) else quote(key)
+    # A bare "for" first in an object opens a for expression, so it is quoted like a non-identifier.
+    return key if _IDENTIFIER.fullmatch(key) and key != "for" else quote(key)
 
 
 def _scalar(value: JsonValue) -> str:
