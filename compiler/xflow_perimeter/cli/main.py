@@ -65,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_verify(commands)
     add_explain(commands)
+    __import__("xflow_perimeter.cli.graph", fromlist=["add_graph"]).add_graph(commands)
     return parser
 
 
