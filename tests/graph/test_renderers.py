@@ -6,7 +6,9 @@ carries, and a diagram the tools reject must fail here.
 
 from __future__ import annotations
 
+import random
 import re
+import string
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -182,3 +184,33 @@ def test_rendering_is_byte_stable(fmt: graph.Format) -> None:
     first = [graph.render(p, fmt) for p in example_graphs()]
     assert [graph.render(p, fmt) for p in example_graphs()] == first
     assert all(text.endswith("\n") and not text.endswith("\n\n") for text in first)
+
+
+def random_labels(count: int) -> list[str]:
+    """Seeded random labels over ASCII punctuation, letters, spaces and some non-ASCII."""
+    rng = random.Random(20261130)
+    # No no-break space: Graphviz writes runs of spaces as no-break spaces in SVG.
+    pool = string.printable[:-5] + "ßü☃😀日本"
+    return ["".join(rng.choice(pool) for _ in range(rng.randint(1, 30))) for _ in range(count)]
+
+
+def random_graph() -> Graph:
+    labels = random_labels(120)
+    nodes = tuple(
+        Node(f"n_{i}", Kind.BUCKET, (labels[i], labels[i + 60]), None, (f"bucket:{i}",))
+        for i in range(40)
+    )
+    edges = tuple(Edge(f"n_{i}", f"n_{i + 1}", (labels[40 + i],), Change.SAME) for i in range(20))
+    return Graph("random", (), (), nodes, edges)
+
+
+def test_random_labels_survive_both_renderers(
+    mermaid_check: MermaidCheck, dot_svg_lines: Callable[[str], list[str]]
+) -> None:
+    picture = random_graph()
+    [result] = mermaid_check([mermaid.render(picture)], labels=True)
+    assert result["ok"], result
+    assert Counter(tuple(label) for label in result["labels"]) == expected_labels(picture)
+    expected = Counter(line for label in expected_labels(picture).elements() for line in label)
+    expected.update([picture.title])
+    assert Counter(dot_svg_lines(dot.render(picture))) == expected

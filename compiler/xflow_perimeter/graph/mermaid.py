@@ -18,7 +18,7 @@ _SAFE = frozenset(string.ascii_letters + string.digits + " .,:/()_@=+!'*-")
 _NAMED = {'"': "#quot;", "&": "#amp;", "<": "#lt;", ">": "#gt;"}
 _SHAPES = {
     Kind.PRINCIPAL: ("([", "])"),
-    Kind.NETWORK: ("{{", "}}"),
+    Kind.NETWORK: ("[", "]"),
     Kind.BUCKET: ("[(", ")]"),
     Kind.SERVICE: ("[[", "]]"),
     Kind.AWS_OWNED: ("[(", ")]"),
@@ -26,6 +26,7 @@ _SHAPES = {
 }
 _ARROWS = {Change.SAME: "-->", Change.GAINED: "==>", Change.LOST: "-.->"}
 NOTE_ID = "summary_note"
+WRAPPING_WIDTH = 360  # pixels; Mermaid's default of 200 breaks VPC and endpoint ids
 
 
 def escape(text: str) -> str:
@@ -55,7 +56,15 @@ def _label(lines: Iterable[str]) -> str:
 
 def render(graph: Graph) -> str:
     """The Mermaid text of ``graph``, ending in a newline."""
-    out = ["---", f"title: {json.dumps(graph.title)}", "---", "flowchart LR"]
+    out = [
+        "---",
+        f"title: {json.dumps(graph.title)}",
+        "config:",
+        "  flowchart:",
+        f"    wrappingWidth: {WRAPPING_WIDTH}",
+        "---",
+        "flowchart LR",
+    ]
     by_group: dict[str | None, list[Node]] = {}
     for node in graph.nodes:
         by_group.setdefault(node.group, []).append(node)
