@@ -51,11 +51,15 @@ class Declared:
 
 def declared(spec: Spec, source: str) -> Declared:
     """Everything ``spec`` declares that the picture shows."""
-    entities: list[Entity] = []
+    entities: dict[str, Entity] = {}
+
+    def add(entity: Entity) -> None:
+        entities.setdefault(entity.key, entity)
+
     reaches: list[Reach] = []
     for principal in spec.principals:
         resource = principal.arn.split(":", 5)[5]
-        entities.append(
+        add(
             Entity(
                 _key(Kind.PRINCIPAL, principal.key),
                 Kind.PRINCIPAL,
@@ -65,16 +69,15 @@ def declared(spec: Spec, source: str) -> Declared:
             )
         )
     for network in spec.networks:
-        entities.append(_network(network))
+        add(_network(network))
         for workload in network.workloads:
             owned = _aws_owned(workload, network.region)
-            if owned not in entities:
-                entities.append(owned)
+            add(owned)  # one node per workload and Region, whichever networks use it
             reaches.append(
                 Reach(None, _key(Kind.NETWORK, network.name), owned.key, (aws_owned.ACTION,), None)
             )
     for bucket in spec.buckets:
-        entities.append(
+        add(
             Entity(
                 _key(Kind.BUCKET, bucket.key),
                 Kind.BUCKET,
@@ -87,7 +90,7 @@ def declared(spec: Spec, source: str) -> Declared:
         details = [service.service, f"for {_account_title(spec, service.source_account)}"]
         if service.source_arn is not None:
             details.append(f"only {service.source_arn.split(':', 5)[5]}")
-        entities.append(
+        add(
             Entity(
                 _key(Kind.SERVICE, service.key),
                 Kind.SERVICE,
@@ -116,11 +119,11 @@ def declared(spec: Spec, source: str) -> Declared:
                 service_flow.prefix,
             )
         )
-    accounts = sorted({e.account for e in entities})
+    accounts = sorted({e.account for e in entities.values()})
     return Declared(
         source=source,
         accounts=tuple((account, _account_title(spec, account)) for account in accounts),
-        entities=tuple(sorted(entities, key=lambda e: e.key)),
+        entities=tuple(entities[key] for key in sorted(entities)),
         reaches=tuple(reaches),
     )
 

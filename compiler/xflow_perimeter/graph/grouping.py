@@ -1,17 +1,15 @@
 """Grouping: declared entities and reaches -> the picture, summarised until it fits a budget.
 
 Every entity starts as a node of its own inside its account's box. While the picture is over
-budget it is coarsened one step at a time, each step a merge of nodes, so the first picture that
-fits is the most detailed one this order reaches:
+budget it is coarsened, each step a merge of nodes, and the first picture that fits is drawn:
 
-1. kind by kind (the most numerous first), the entities of one kind in one account become one
-   node ("120 principals"), the largest groups first;
-2. account by account (those drawn with the most nodes first), an account becomes one node
-   listing what it holds;
-3. the accounts with the fewest flows are merged into one "other accounts" node.
+1. kind by kind (the most numerous kind first), the entities of one kind in one account become
+   one node ("120 principals"), in every account at once so that the picture stays uniform;
+2. every account becomes one node listing what it holds;
+3. account by account, those with the fewest flows are merged into one "other accounts" node.
 
-Merging nodes never adds an edge, so the edge count falls too; the last step always fits.
-"""
+Merging nodes never adds an edge, so the edge count falls too; the last step (everything in
+one node) always fits."""
 
 from __future__ import annotations
 
@@ -48,7 +46,7 @@ class Budget:
     """How much one picture may hold. The text limit is Mermaid's default ``maxTextSize``."""
 
     nodes: int = 50
-    edges: int = 120
+    edges: int = 120  # past this a picture is a hairball; Mermaid's own maxEdges is 500
     text: int = 50_000
 
 
