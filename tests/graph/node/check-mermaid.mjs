@@ -7,6 +7,7 @@
 // With --labels it also renders the diagram (jsdom has no layout engine, so text is measured by
 // its length) and reports every label's lines as the SVG shows them.
 // Prints one JSON object per diagram; exits 1 if any diagram fails, 2 on bad usage.
+// XFLOW_TRACE=1 also prints the stack of each failure on standard error.
 
 import { readFileSync } from 'node:fs';
 import { JSDOM } from 'jsdom';
