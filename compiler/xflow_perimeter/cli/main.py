@@ -61,10 +61,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     compile_cmd.set_defaults(run=_compile)
 
+    from xflow_perimeter.cli.graph import add_graph
     from xflow_perimeter.cli.verify_explain import add_explain, add_verify
 
     add_verify(commands)
     add_explain(commands)
+    add_graph(commands)
     return parser
 
 
