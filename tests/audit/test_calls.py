@@ -184,7 +184,9 @@ def test_json_report_of_a_clean_deployment(
         print_iam_policy=False,
     )
     assert run_audit(args, session_hook=hook) == 0
-    report = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    assert captured.err == ""  # no progress when stderr is not a terminal
+    report = json.loads(captured.out)
     assert report["result"] == "clean"
     assert report["findings"] == []
     assert report["read"] == {"accounts": 2, "account_regions": 2, "networks": 1, "buckets": 1}

@@ -76,10 +76,11 @@ class Access:
 
 
 def client_config() -> Any:
-    """botocore's standard retry mode (backoff with jitter; ``AWS_MAX_ATTEMPTS`` sets attempts)."""
+    """botocore's standard retry mode (backoff with jitter; ``AWS_MAX_ATTEMPTS`` sets attempts),
+    and a connect timeout short enough that an unreachable endpoint is reported in good time."""
     from botocore.config import Config
 
-    return Config(retries={"mode": "standard"}, user_agent_extra=USER_AGENT)
+    return Config(retries={"mode": "standard"}, connect_timeout=10, user_agent_extra=USER_AGENT)
 
 
 class Sessions:
