@@ -382,6 +382,141 @@ _ENTRIES = (
         "the endpoint policy. Restrict the egress, or say why it is acceptable in "
         "`bypass_accepted` (the report lists it).",
     ),
+    # Audit of the deployed perimeter (XF601-XF629)
+    DiagnosticCode(
+        "XF601",
+        _E,
+        "a read failed, so what it would check is unchecked",
+        "The audit could not read something it checks: access denied (the message names the "
+        "IAM action the audit role lacks; `xflow audit --print-iam-policy` prints them all), "
+        "throttled after botocore's standard retries (`AWS_MAX_ATTEMPTS`), an unreachable "
+        "endpoint, or another error from AWS. What that read would have checked is not "
+        "checked, so the audit does not pass.",
+    ),
+    DiagnosticCode(
+        "XF602",
+        _E,
+        "an account cannot be reached",
+        "The audit has no credentials for an account of the spec: none were found, AssumeRole "
+        "of `arn:aws:iam::ACCOUNT:role/NAME` failed, or (without `--role-name`) the caller's "
+        "credentials belong to another account. Nothing in that account is checked.",
+    ),
+    DiagnosticCode(
+        "XF603",
+        _E,
+        "the audit needs boto3",
+        "`xflow audit` reads AWS with boto3, an optional dependency: `pip install "
+        "'xflow-perimeter[audit]'`.",
+    ),
+    DiagnosticCode(
+        "XF610",
+        _E,
+        "deployed endpoint policy differs from the committed one",
+        "The policy of a network's deployed S3 endpoint does not mean the same as the "
+        "committed Terraform's, after normalising what AWS rewrites (whitespace, key order, "
+        "statement order, one-item lists, account-id principals; Sids carry no meaning). The "
+        "notes say what differs, statement by statement. Apply the Terraform, or find who "
+        "edited the endpoint.",
+    ),
+    DiagnosticCode(
+        "XF611",
+        _E,
+        "deployed bucket policy differs from the committed one",
+        "A spec bucket's deployed policy is missing or does not mean the same as the "
+        "committed Terraform's (compared as for XF610); the notes say what differs. Apply the "
+        "Terraform, or find who edited the bucket policy.",
+    ),
+    DiagnosticCode(
+        "XF612",
+        _E,
+        "route-table association missing from the deployment",
+        "The committed Terraform associates a route table with its network's endpoint, but "
+        "the deployed endpoint is not associated with it: S3 traffic from its subnets leaves "
+        "without the endpoint policy.",
+    ),
+    DiagnosticCode(
+        "XF613",
+        _E,
+        "deployed route-table association the committed Terraform does not have",
+        "The deployed endpoint is associated with a route table that the committed Terraform "
+        "does not associate with it. Declare the route table in the spec, or remove the "
+        "association.",
+    ),
+    DiagnosticCode(
+        "XF614",
+        _E,
+        "route table in a spec VPC that the spec does not list",
+        "A route table of a spec network's VPC (the main route table included) is not listed "
+        "in any network's `route_table_ids`: subnets that use it reach S3 without the "
+        "endpoint policy. List it, or delete it.",
+    ),
+    DiagnosticCode(
+        "XF615",
+        _E,
+        "route that contradicts the network's declared egress",
+        "A listed route table has a default route (or a route to the S3 prefix list) through "
+        "a NAT gateway, an internet gateway or another gateway that the network's `egress` "
+        "does not declare (undeclared egress is taken as none). S3 requests that leave that "
+        "way bypass the endpoint policy.",
+    ),
+    DiagnosticCode(
+        "XF616",
+        _E,
+        "another VPC endpoint for S3 in a spec VPC",
+        "A spec VPC holds an S3 endpoint besides its network's (gateway or interface, "
+        "whatever its policy). Its own policy, not the one xflow manages, decides what "
+        "traffic through it may reach, and requests through it satisfy bucket policies that "
+        "name the network by `aws:SourceVpc`. Remove it, or bring it under the spec.",
+    ),
+    DiagnosticCode(
+        "XF617",
+        _E,
+        "ACLs enabled",
+        "A spec bucket's object ownership is not `BucketOwnerEnforced` (or it has no "
+        "ownership controls at all), so ACLs can grant access that no policy shows. Set "
+        "ObjectOwnership to BucketOwnerEnforced.",
+    ),
+    DiagnosticCode(
+        "XF618",
+        _E,
+        "ACL grant beyond the bucket owner",
+        "A spec bucket's ACL grants access to someone other than its owner (the notes list "
+        "the grants).",
+    ),
+    DiagnosticCode(
+        "XF619",
+        _E,
+        "public access not blocked",
+        "Neither the spec bucket's nor its account's S3 public access block turns on all four "
+        "settings (the message names those off).",
+    ),
+    DiagnosticCode(
+        "XF620",
+        _E,
+        "access point on a spec bucket",
+        "A spec bucket has an S3 access point: requests through it are also decided by the "
+        "access point's own policy, which xflow neither writes nor proves.",
+    ),
+    DiagnosticCode(
+        "XF621",
+        _E,
+        "spec bucket does not exist",
+        "A bucket of the spec does not exist (GetBucketLocation answered NoSuchBucket).",
+    ),
+    DiagnosticCode(
+        "XF622",
+        _E,
+        "spec bucket in another Region than the spec declares",
+        "The bucket exists in another Region, so the gateway endpoints of the spec's Region "
+        "do not serve it.",
+    ),
+    DiagnosticCode(
+        "XF623",
+        _E,
+        "spec VPC, route table or endpoint does not exist",
+        "A network's VPC, one of its route tables, its existing endpoint or the gateway "
+        "endpoint the Terraform creates is not there.",
+    ),
 )
 
 CATALOGUE: Mapping[str, DiagnosticCode] = MappingProxyType({c.code: c for c in _ENTRIES})

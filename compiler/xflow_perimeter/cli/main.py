@@ -67,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     add_verify(commands)
     add_explain(commands)
     add_graph(commands)
+    __import__("xflow_perimeter.cli.audit", fromlist=["add_audit"]).add_audit(commands)
     return parser
 
 

@@ -1,0 +1,82 @@
+"""The audit's findings and report, and what the audit does not read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from xflow_perimeter.diagnostics import EXIT_FINDINGS, EXIT_OK, Diagnostic, Span, sort_key
+
+LIMITS = (
+    "The audit reads the spec's VPCs and buckets only; S3 traffic from other VPCs is verify's "
+    "'foreign endpoint' and 'internet' request classes.",
+    "Object ACLs are not read (with BucketOwnerEnforced they do not apply); multi-Region access "
+    "points and access points owned by other accounts are not listed.",
+    "Routes are checked for default routes (0.0.0.0/0, ::/0) and routes to the S3 prefix list; "
+    "narrower routes through NAT or internet gateways are not examined.",
+    "SCPs, RCPs and identity policies are not read.",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFinding:
+    code: str
+    message: str
+    span: Span | None = field(default=None, compare=False)
+    account_id: str = ""
+    region: str = ""
+    notes: tuple[str, ...] = ()
+
+    def to_diagnostic(self) -> Diagnostic:
+        return Diagnostic(self.code, self.message, self.span, notes=self.notes)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "location": str(self.span) if self.span else None,
+            "account": self.account_id or None,
+            "region": self.region or None,
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AuditReport:
+    findings: tuple[AuditFinding, ...]
+    accounts: int  # accounts in the spec
+    account_regions: int  # (account, Region) pairs read
+    networks: int
+    buckets: int
+    limits: tuple[str, ...] = LIMITS
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_FINDINGS if self.findings else EXIT_OK
+
+    @property
+    def unchecked(self) -> int:
+        """Findings that say something could not be read (so could not be checked)."""
+        return sum(1 for f in self.findings if f.code in ("XF601", "XF602"))
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "result": "clean" if not self.findings else "findings",
+            "findings": [f.to_json() for f in self.findings],
+            "unchecked": self.unchecked,
+            "read": {
+                "accounts": self.accounts,
+                "account_regions": self.account_regions,
+                "networks": self.networks,
+                "buckets": self.buckets,
+            },
+            "limits": list(self.limits),
+        }
+
+
+def sorted_findings(findings: list[AuditFinding]) -> tuple[AuditFinding, ...]:
+    return tuple(
+        sorted(
+            dict.fromkeys(findings),
+            key=lambda f: (*sort_key(f.to_diagnostic()), f.account_id, f.region, f.message),
+        )
+    )
