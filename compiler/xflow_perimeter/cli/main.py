@@ -61,13 +61,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     compile_cmd.set_defaults(run=_compile)
 
+    from xflow_perimeter.cli.audit import add_audit
     from xflow_perimeter.cli.graph import add_graph
     from xflow_perimeter.cli.verify_explain import add_explain, add_verify
 
     add_verify(commands)
     add_explain(commands)
     add_graph(commands)
-    __import__("xflow_perimeter.cli.audit", fromlist=["add_audit"]).add_audit(commands)
+    add_audit(commands)
     return parser
 
 
