@@ -61,6 +61,9 @@ CODES: dict[str, str] = {
     "XF301": "policy over AWS's size limit",
     "XF302": "output directory problem",
     "XF303": "compile's self-check found the generated Terraform wrong (a bug in xflow)",
+    "XF304": "an interrupted (or running) compile left the output journalled, maybe half replaced",
+    "XF305": "note: output without an ownership manifest, from an older xflow (adopted or left)",
+    "XF306": "note: compile finished or rolled back an interrupted compile, or removed its leftovers",
     # Reading Terraform (XF4xx)
     "XF401": "Terraform file cannot be parsed",
     "XF402": "policy is not a literal jsonencode({...}) object",
