@@ -405,7 +405,7 @@ def test_a_compile_process_killed_after_random_delays(
     # move the aim after each kill that landed before the write (old tree) or after it (new).
     randomness = random.Random(20240611)
     aim, stride = 0.85 * duration, 0.04 * duration
-    for attempt in range(8):
+    for attempt in range(6):
         reset()
         delay = max(0.0, aim + randomness.uniform(-stride, stride))
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -7,6 +7,7 @@ CI, where chmod stops nothing); the disk tests mount a small tmpfs (root only).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import json
@@ -134,10 +135,10 @@ def test_compiles_of_one_spec_racing_all_succeed(tmp_path: Path) -> None:
                 stderr=subprocess.PIPE,
                 text=True,
             )
-            for _ in range(3)
+            for _ in range(2)
         ]
         results = [(p.wait(timeout=60), *p.communicate()) for p in racing]
-        assert [code for code, _, _ in results] == [0, 0, 0], (round_number, results)
+        assert [code for code, _, _ in results] == [0, 0], (round_number, results)
         assert "Traceback" not in "".join(err for _, _, err in results)
         assert not leftovers(out), round_number
     expected = tmp_path / "expected"
@@ -154,7 +155,10 @@ def shared_dir() -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="xflow-permissions-"))
     path.chmod(0o755)
     yield path
-    shutil.rmtree(path)
+    for folder, _, _ in os.walk(path):
+        with contextlib.suppress(PermissionError):  # not ours to chmod when not root
+            Path(folder).chmod(0o755)
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def _as_nobody(root: Path, files: Mapping[str, str], spec: Path) -> dict[str, object]:
@@ -202,7 +206,8 @@ def _hand_over(path: Path) -> None:
 
 
 def _take_back(path: Path, mode: int) -> None:
-    """Make ``path`` unwritable for nobody: owned by root (or, not as root, read-only)."""
+    """Take ``path`` away from nobody (owned by root) and give it ``mode``; not as root, the
+    mode alone (which then binds the owner) does it."""
     if os.geteuid() == 0:
         os.chown(path, 0, 0)
     path.chmod(mode)
@@ -232,7 +237,7 @@ def test_a_folder_it_cannot_remove_files_from_is_refused_before_anything_changes
 ) -> None:
     spec, out = _setup(shared_dir)
     stale = out / "app-ap-northeast-1"
-    _take_back(stale, 0o755)
+    _take_back(stale, 0o555)
     spec.write_text(SPEC_MOVED, encoding="utf-8")
     before = tree(out)
     message = _located(_as_nobody(out, rendered(spec), spec), stale)
@@ -243,7 +248,7 @@ def test_a_folder_it_cannot_remove_files_from_is_refused_before_anything_changes
 def test_a_folder_it_cannot_write_in_is_refused_before_anything_changes(shared_dir: Path) -> None:
     spec, out = _setup(shared_dir)
     module = out / "data-ap-northeast-1"
-    _take_back(module, 0o755)
+    _take_back(module, 0o555)
     spec.write_text(SPEC_WRITE, encoding="utf-8")
     before = tree(out)
     message = _located(_as_nobody(out, rendered(spec), spec), module / "bucket_policies.tf")
@@ -253,7 +258,7 @@ def test_a_folder_it_cannot_write_in_is_refused_before_anything_changes(shared_d
 
 def test_an_output_root_it_cannot_write_in_is_refused(shared_dir: Path) -> None:
     spec, out = _setup(shared_dir)
-    _take_back(out, 0o755)
+    _take_back(out, 0o555)
     spec.write_text(SPEC_WRITE, encoding="utf-8")
     before = tree(out)
     message = _located(_as_nobody(out, rendered(spec), spec), out)
@@ -264,7 +269,7 @@ def test_an_output_root_it_cannot_write_in_is_refused(shared_dir: Path) -> None:
 def test_an_unreadable_module_folder_is_refused(shared_dir: Path) -> None:
     spec, out = _setup(shared_dir)
     module = out / "data-ap-northeast-1"
-    _take_back(module, 0o700)
+    _take_back(module, 0o000)
     before = tree(out)
     message = _located(_as_nobody(out, rendered(spec), spec), module)
     assert "cannot read" in message
@@ -275,7 +280,7 @@ def test_a_missing_output_root_it_cannot_create_is_refused(shared_dir: Path) -> 
     spec, _ = _setup(shared_dir)
     parent = shared_dir / "locked"
     parent.mkdir()
-    _take_back(parent, 0o755)
+    _take_back(parent, 0o555)
     message = _located(_as_nobody(parent / "new", rendered(spec), spec), parent / "new")
     assert "permission denied" in message
     assert list(parent.iterdir()) == []
@@ -300,7 +305,7 @@ def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
     mount_point = tmp_path / "small"
     mount_point.mkdir()
     if os.geteuid() != 0:
-        if os.environ.get("CI") == "true":
+        if os.environ.get("CI"):
             pytest.fail("CI must run the suite as root: the full-disk tests mount a tmpfs")
         pytest.skip("mounting a tmpfs needs root")
     subprocess.run(

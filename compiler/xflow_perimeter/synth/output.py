@@ -61,7 +61,7 @@ def check(
     """
     wanted = with_manifests(files, root, spec_path)
     if not os.path.lexists(root):
-        return _outcome(root, wanted, survey(root, None, wanted, spec_path), diff, [])
+        return _outcome(wanted, survey(root, None, wanted, spec_path), diff, [])
     _refuse_non_directory(root)
     try:
         with locked_root(root, exclusive=False, notify=notify) as root_fd:
@@ -69,9 +69,11 @@ def check(
             if pending:
                 raise XflowError(pending)
             found = survey(root, root_fd, wanted, spec_path)
-            return _outcome(root, wanted, found, diff, [])
+            return _outcome(wanted, found, diff, [])
     except OSError as error:
-        raise XflowError([_root_failure(root, "read", error, "nothing was read")]) from error
+        raise XflowError(
+            [_root_failure(root, "read", error, "the output was not checked")]
+        ) from error
 
 
 def write(
@@ -100,12 +102,10 @@ def write(
                 raise
     except OSError as error:
         raise XflowError([_root_failure(root, "write", error, "nothing was written")]) from error
-    return _outcome(root, wanted, found, False, notes)
+    return _outcome(wanted, found, False, notes)
 
 
-def _outcome(
-    root: Path, wanted: dict[str, str], found: Survey, diff: bool, notes: list[Diagnostic]
-) -> Outcome:
+def _outcome(wanted: dict[str, str], found: Survey, diff: bool, notes: list[Diagnostic]) -> Outcome:
     text = _unified_diff(wanted, found) if diff else ""
     return Outcome(wanted, found.changes, text, (*notes, *found.notes))
 

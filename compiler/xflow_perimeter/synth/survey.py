@@ -71,7 +71,13 @@ def survey(root: Path, root_fd: int | None, files: Mapping[str, str], spec_path:
             found.problems.append(safefs.failure_diagnostic(root, failure, "nothing was written"))
     if root_fd is not None:
         depth = max((len(PurePosixPath(d).parts) for d in modules), default=1)
-        _elsewhere(found, root, root_fd, set(modules), depth, spec_path, header_line)
+        try:
+            _elsewhere(found, root, root_fd, set(modules), depth, spec_path, header_line)
+        except safefs.Blocked as blocked:  # a file replaced by a link while this read it
+            found.problems.append(safefs.blocked_diagnostic(root, blocked))
+        except OSError as error:
+            failure = safefs.OutputFailure("", "read", error)
+            found.problems.append(safefs.failure_diagnostic(root, failure, "nothing was written"))
     if found.problems:
         raise XflowError(found.problems)
     return Survey(
