@@ -275,6 +275,7 @@ def test_an_os_error_while_replacing_leaves_a_journal_the_next_compile_finishes(
     # verify of a module, or of a folder above the root, finds the journal too.
     assert pending_journals(transition.out / "data-ap-northeast-1")
     assert pending_journals(tmp_path)
+    assert not pending_journals(tmp_path, below=False)
     assert not pending_journals(tmp_path / "elsewhere")
     transition.compile()
     assert tree(transition.out) == transition.new

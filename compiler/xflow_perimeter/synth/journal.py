@@ -212,12 +212,13 @@ def recover(root: Path, root_fd: int) -> list[Diagnostic]:
     return [Diagnostic("XF306", f"{done} {journal.spec}", Span(str(where), 1, 1), Severity.NOTE)]
 
 
-def pending_journals(directory: Path) -> tuple[Diagnostic, ...]:
+def pending_journals(directory: Path, *, below: bool = True) -> tuple[Diagnostic, ...]:
     """XF304 for every interrupted (or running) compile whose output overlaps ``directory``.
 
-    Looks in ``directory``, every folder below it (hidden ones and links aside) and every folder
-    above it whose journal lists a path inside it. Empty when ``directory`` is not in mid-write.
-    Whatever reads Terraform that compile writes (``--check``, verify) should refuse on these.
+    Looks in ``directory``, every folder above it whose journal lists a path inside it and, with
+    ``below``, every folder below it (hidden ones and links aside). Empty when ``directory`` is
+    not in mid-write. Whatever reads Terraform that compile writes (``--check``, verify) should
+    refuse on these.
     """
     found = []
     directory = Path(os.path.abspath(directory))
@@ -231,7 +232,7 @@ def pending_journals(directory: Path) -> tuple[Diagnostic, ...]:
             ):
                 found.append(_pending(journal_path, journal))
     for folder, subfolders, names in os.walk(directory):
-        subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+        subfolders[:] = sorted(d for d in subfolders if not d.startswith(".")) if below else []
         if JOURNAL_NAME in names:
             journal_path = Path(folder) / JOURNAL_NAME
             found.append(_pending(journal_path, _read_quietly(journal_path)))

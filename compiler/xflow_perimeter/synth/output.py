@@ -65,7 +65,7 @@ def check(
     _refuse_non_directory(root)
     try:
         with locked_root(root, exclusive=False, notify=notify) as root_fd:
-            pending = pending_journals(root)
+            pending = pending_journals(root, below=False)  # a root below is another output
             if pending:
                 raise XflowError(pending)
             found = survey(root, root_fd, wanted, spec_path)
