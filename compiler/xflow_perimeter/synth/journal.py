@@ -255,7 +255,14 @@ def _read_quietly(path: Path) -> Journal | None:
         return None
 
 
+def _shown(path: Path) -> Path:
+    """``path`` relative to the working directory when it is inside it (the location convention)."""
+    relative = os.path.relpath(path)
+    return Path(relative) if not relative.startswith("..") else path
+
+
 def _pending(path: Path, journal: Journal | None) -> Diagnostic:
+    path = _shown(path)
     root = path.parent
     spec = journal.spec if journal is not None else "SPEC"
     return Diagnostic(
