@@ -14,7 +14,7 @@ from xflow_perimeter.synth.output import Change, WriteBack
 @dataclass(frozen=True, slots=True)
 class CompileResult:
     output_root: Path
-    files: dict[str, str]  # relative path -> text, everything the spec produces
+    files: dict[str, str]  # relative path -> text, everything the spec produces (manifests too)
     changes: tuple[Change, ...]  # what differs from (or was written to) the output root
     diff: str = ""  # unified diff, for WriteBack.DIFF
     warnings: tuple[Diagnostic, ...] = ()
@@ -53,7 +53,8 @@ def compile_spec(
 ) -> CompileResult:
     """Compile ``spec_path`` into Terraform under ``output_root`` (default: beside the spec).
 
-    With WriteBack.CHECK or DIFF nothing is written; ``changes`` says what is stale.
+    With WriteBack.CHECK or DIFF nothing is written; ``changes`` says what is stale (XF304 if
+    an interrupted compile left the output journalled). Output problems are XF302 (exit 2).
     ``self_check``: read the output back before writing it (see selfcheck.py); ``prove``: also
     run verify's exposure proof on it.
     Raises XflowError for an invalid spec (exit 2) or a failed self-check (exit 3).
@@ -68,11 +69,14 @@ def compile_spec(
     else:
         files = render.render(planned)
     warnings = tuple(build.warnings(spec))
+    # Writing (safe writes: ownership manifests, lock, journal) is output.py's; see its docstring.
     if writeback is WriteBack.WRITE:
-        return CompileResult(root, files, tuple(output.write(root, files)), warnings=warnings)
-    output.check_layout(root, files)
-    diff = output.unified_diff(root, files) if writeback is WriteBack.DIFF else ""
-    return CompileResult(root, files, tuple(output.changes(root, files)), diff, warnings)
+        outcome = output.write(root, files, spec_path)
+    else:
+        outcome = output.check(root, files, spec_path, diff=writeback is WriteBack.DIFF)
+    return CompileResult(
+        root, outcome.files, outcome.changes, outcome.diff, (*warnings, *outcome.notes)
+    )
 
 
 __all__ = [

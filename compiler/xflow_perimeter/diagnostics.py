@@ -250,11 +250,15 @@ _ENTRIES = (
     DiagnosticCode(
         "XF302",
         _E,
-        "output directory problem (for example a file xflow did not generate is in the way)",
+        "output directory problem: a file xflow did not generate in the way, a module directory "
+        "of another spec, a symbolic link, or an operating-system error",
         "compile cannot write its output: a file xflow did not generate stands where it would "
-        "write (xflow never overwrites those), a file stands where a directory is needed, or "
-        "writing failed; or verify's Terraform directory does not exist. Move the file or fix "
-        "the path. A failed compile leaves the previous output as it was.",
+        "write (xflow never overwrites those), a module directory belongs to another spec (its "
+        "`xflow-module.json` names that spec; both are named), a symbolic link stands below the "
+        "output root (xflow never writes through one), a file stands where a directory is needed, "
+        "or the operating system refused (permission denied, read-only or full file system); or "
+        "verify's Terraform directory does not exist. Move the file, fix the path or the "
+        "permissions. A failed compile leaves the previous output as it was.",
     ),
     DiagnosticCode(
         "XF303",
@@ -263,6 +267,32 @@ _ENTRIES = (
         "compile reads back and verifies what it generated before writing it; the output did not "
         "match the spec, so nothing was written (exit 3). This is a bug in xflow: please report "
         "it with the spec. `compile --fast` skips the check.",
+    ),
+    DiagnosticCode(
+        "XF304",
+        _E,
+        "an interrupted (or still running) compile left the output journalled, maybe half replaced",
+        "compile replaces its files under a journal (`.xflow-journal.json` in the output root), "
+        "so a compile killed part-way leaves either the old tree, the new tree, or this journal. "
+        "While it is there, `--check` and verify refuse the tree. Run compile again: it finishes "
+        "or rolls back the interrupted replace (note XF306).",
+    ),
+    DiagnosticCode(
+        "XF305",
+        Severity.NOTE,
+        "generated files without an `xflow-module.json` (from an older release), adopted or left "
+        "alone",
+        "Releases before ownership manifests marked generated files by their header only. Such "
+        "files where this spec's modules go, naming this spec, are adopted (their manifest is "
+        "written); anywhere else they are left alone, as another spec's or a person's.",
+    ),
+    DiagnosticCode(
+        "XF306",
+        Severity.NOTE,
+        "compile finished or rolled back an interrupted compile, or removed its temporary files",
+        "A previous compile was killed while replacing files; this compile, holding the output "
+        "root's lock, completed its journalled replace (or undid it if it had not committed) and "
+        "removed temporary files it left.",
     ),
     # Reading Terraform (XF4xx)
     DiagnosticCode(

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from xflow_perimeter.api import generate, load_spec
+from xflow_perimeter.synth.manifest import with_manifests
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = REPO / "tests" / "golden"
@@ -54,7 +55,9 @@ def committed_files(root: Path) -> dict[str, bytes]:
 
 
 def compiled_files(spec: Path) -> dict[str, bytes]:
+    """What compile writes for ``spec`` into its expected directory, module manifests included."""
     _, files = generate(load_spec(spec), "spec.yaml")
+    files = with_manifests(files, expected_dir(spec), spec)
     return {path: text.encode("utf-8") for path, text in files.items()}
 
 

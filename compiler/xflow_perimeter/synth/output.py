@@ -1,17 +1,32 @@
-"""Stage 6: write generated files, or report how the committed output differs (--check, --diff)."""
+"""Stage 6: write generated files, or report how the committed output differs (--check, --diff).
+
+Compile touches only what it owns (see manifest.py and survey.py), never follows a link below the
+output root (safefs.py), runs one compile per root at a time (lock.py), and replaces files through
+a journal (journal.py): a compile killed at any instant leaves the old tree, the new tree, or a
+journalled tree that the next compile finishes and that --check and verify refuse until then.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import difflib
 import enum
 import os
-from collections.abc import Mapping
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
-from xflow_perimeter.diagnostics import Diagnostic, XflowError
-from xflow_perimeter.synth.render import HEADER_MARK
+from xflow_perimeter.diagnostics import Diagnostic, Severity, Span, XflowError
+from xflow_perimeter.synth import journal, safefs
+from xflow_perimeter.synth.journal import Journal, pending_journals
+from xflow_perimeter.synth.lock import Notify, locked_root
+from xflow_perimeter.synth.manifest import with_manifests
+from xflow_perimeter.synth.survey import Change, Survey, survey
+
+__all__ = ["Change", "Outcome", "WriteBack", "check", "pending_journals", "write"]
 
 
 class WriteBack(enum.Enum):
@@ -21,51 +36,85 @@ class WriteBack(enum.Enum):
 
 
 @dataclass(frozen=True, slots=True)
-class Change:
-    path: str  # relative to the output root
-    kind: Literal["create", "update", "delete"]
+class Outcome:
+    files: dict[str, str]  # everything the spec produces, manifests included
+    changes: tuple[Change, ...]  # written, or (for check) what is stale
+    diff: str  # unified diff, when asked for
+    notes: tuple[Diagnostic, ...]
 
 
-def is_generated(path: Path) -> bool:
-    """Whether ``path`` is a file xflow generated (it starts with xflow's generated-code header)."""
+def _to_stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def check(
+    root: Path,
+    files: Mapping[str, str],
+    spec_path: Path,
+    *,
+    diff: bool,
+    notify: Notify = _to_stderr,
+) -> Outcome:
+    """How ``root`` differs from ``files`` (and their manifests); nothing is written.
+
+    Waits for a compile into ``root`` that is running; XF304 if one was interrupted.
+    """
+    wanted = with_manifests(files, root, spec_path)
+    if not os.path.lexists(root):
+        return _outcome(wanted, survey(root, None, wanted, spec_path), diff, [])
+    _refuse_non_directory(root)
     try:
-        with path.open("r", encoding="utf-8", errors="replace") as handle:
-            return handle.readline().startswith(HEADER_MARK)
-    except OSError:
-        return False
+        with locked_root(root, exclusive=False, notify=notify) as root_fd:
+            pending = pending_journals(root, below=False)  # a root below is another output
+            if pending:
+                raise XflowError(pending)
+            found = survey(root, root_fd, wanted, spec_path)
+            return _outcome(wanted, found, diff, [])
+    except OSError as error:
+        raise XflowError(
+            [_root_failure(root, "read", error, "the output was not checked")]
+        ) from error
 
 
-def generated_files(root: Path) -> dict[str, str]:
-    """Every xflow-generated .tf file under ``root``, by relative posix path."""
-    if not root.is_dir():
-        return {}
-    found: dict[str, str] = {}
-    for path in sorted(root.rglob("*.tf")):
-        relative = path.relative_to(root)
-        if any(part.startswith(".") for part in relative.parts) or not path.is_file():
-            continue
-        if is_generated(path):
-            found[relative.as_posix()] = path.read_text(encoding="utf-8")
-    return found
+def write(
+    root: Path, files: Mapping[str, str], spec_path: Path, *, notify: Notify = _to_stderr
+) -> Outcome:
+    """Bring ``root`` to exactly ``files`` for the module directories this spec owns.
+
+    Under the root's lock: settle an interrupted compile's journal, remove its leftovers, refuse
+    (XF302, nothing written) any conflict, then replace files through a journal. Raises XflowError
+    for every problem, an operating-system error included, with the output left as it was.
+    """
+    wanted = with_manifests(files, root, spec_path)
+    _refuse_non_directory(root)
+    created: list[Path] = []
+    try:
+        with locked_root(root, exclusive=True, notify=notify, created=created) as root_fd:
+            try:
+                notes = _recover(root, root_fd)
+                found = survey(root, root_fd, wanted, spec_path)
+                notes += _remove_temporaries(root, root_fd, found.temporaries)
+                if found.changes:
+                    _replace(root, root_fd, spec_path, wanted, found)
+            except BaseException:
+                for directory in reversed(created):
+                    _remove_if_empty(directory)
+                raise
+    except OSError as error:
+        raise XflowError([_root_failure(root, "write", error, "nothing was written")]) from error
+    return _outcome(wanted, found, False, notes)
 
 
-def changes(root: Path, files: Mapping[str, str]) -> list[Change]:
-    current = generated_files(root)
-    out = [
-        Change(path, "create" if path not in current else "update")
-        for path, text in files.items()
-        if current.get(path) != text
-    ]
-    out.extend(Change(path, "delete") for path in current if path not in files)
-    return sorted(out, key=lambda c: c.path)
+def _outcome(wanted: dict[str, str], found: Survey, diff: bool, notes: list[Diagnostic]) -> Outcome:
+    text = _unified_diff(wanted, found) if diff else ""
+    return Outcome(wanted, found.changes, text, (*notes, *found.notes))
 
 
-def unified_diff(root: Path, files: Mapping[str, str]) -> str:
-    current = generated_files(root)
+def _unified_diff(wanted: Mapping[str, str], found: Survey) -> str:
     chunks: list[str] = []
-    for change in changes(root, files):
-        before = current.get(change.path, "")
-        after = files.get(change.path, "")
+    for change in found.changes:
+        before = found.current.get(change.path, b"").decode("utf-8", "replace")
+        after = wanted.get(change.path, "")
         chunks.extend(
             difflib.unified_diff(
                 before.splitlines(keepends=True),
@@ -77,75 +126,186 @@ def unified_diff(root: Path, files: Mapping[str, str]) -> str:
     return "".join(chunks)
 
 
-def check_layout(root: Path, files: Mapping[str, str]) -> None:
-    """Refuse (XF302) when a file stands where the output needs a directory."""
-    problems = []
-    blocked: set[Path] = set()
-    for relative in files:
-        for parent in [*reversed((root / relative).parents)]:
-            if parent.exists() and not parent.is_dir() and parent not in blocked:
-                blocked.add(parent)
-                problems.append(
-                    Diagnostic("XF302", f"{parent} is a file, but xflow needs a directory there")
-                )
-    if problems:
-        raise XflowError(problems)
-
-
-def _refuse_foreign(root: Path, files: Mapping[str, str]) -> None:
-    check_layout(root, files)
-    problems = []
-    for relative in files:
-        target = root / relative
-        if target.exists() and (not target.is_file() or not is_generated(target)):
-            problems.append(
+def _refuse_non_directory(root: Path) -> None:
+    if os.path.lexists(root) and not root.is_dir():
+        raise XflowError(
+            [
                 Diagnostic(
                     "XF302",
-                    f"{target} exists and was not generated by xflow; move it away, xflow never "
-                    "overwrites files it did not write",
+                    f"{root} is not a directory, but xflow writes its output there",
+                    Span(str(root), 1, 1),
                 )
-            )
-    if problems:
-        raise XflowError(problems)
+            ]
+        )
 
 
-def write(root: Path, files: Mapping[str, str]) -> list[Change]:
-    """Bring ``root`` to exactly ``files`` (for xflow's own files), staging everything first.
-
-    Every new file is written and fsynced beside its target before any target is replaced, so a
-    failure while staging leaves the previous output as it was. Files xflow did not generate are
-    never touched.
-    """
-    _refuse_foreign(root, files)
-    todo = changes(root, files)
-    staged: list[tuple[Path, Path]] = []
-    try:
-        for change in todo:
-            if change.kind == "delete":
-                continue
-            target = root / change.path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            temporary = target.with_name(f".{target.name}.xflow-tmp")
-            with temporary.open("w", encoding="utf-8", newline="\n") as handle:
-                handle.write(files[change.path])
-                handle.flush()
-                os.fsync(handle.fileno())
-            staged.append((temporary, target))
-    except OSError as error:
-        for temporary, _ in staged:
-            temporary.unlink(missing_ok=True)
-        raise XflowError([Diagnostic("XF302", f"cannot write output: {error}")]) from error
-    for temporary, target in staged:
-        os.replace(temporary, target)
-    for change in todo:
-        if change.kind == "delete":
-            target = root / change.path
-            target.unlink()
-            _remove_empty_parents(target.parent, root)
-    return todo
+def _root_failure(root: Path, doing: str, error: OSError, consequence: str) -> Diagnostic:
+    return safefs.failure_diagnostic(root, safefs.OutputFailure("", doing, error), consequence)
 
 
-def _remove_empty_parents(directory: Path, root: Path) -> None:
-    while directory != root and directory.is_dir() and not any(directory.iterdir()):
+def _remove_if_empty(directory: Path) -> None:
+    with contextlib.suppress(OSError):  # not empty (or not ours to remove any more): it stays
         directory.rmdir()
-        directory = directory.parent
+
+
+def _recover(root: Path, root_fd: int) -> list[Diagnostic]:
+    try:
+        return journal.recover(root, root_fd)
+    except journal.JournalError as error:
+        where = root / journal.JOURNAL_NAME
+        message = (
+            f"{where} is not a journal xflow wrote ({error}); restore the output from version "
+            "control, delete it and compile again"
+        )
+        raise XflowError([Diagnostic("XF304", message, Span(str(where), 1, 1))]) from error
+    except safefs.Blocked as blocked:
+        raise XflowError([safefs.blocked_diagnostic(root, blocked)]) from blocked
+    except OSError as error:
+        raise XflowError(
+            [_root_failure(root, "finish the interrupted compile in", error, "nothing was written")]
+        ) from error
+
+
+def _remove_temporaries(root: Path, root_fd: int, temporaries: tuple[str, ...]) -> list[Diagnostic]:
+    for relative in temporaries:
+        parent, name = safefs.split(relative)
+        try:
+            with safefs.directory(root_fd, parent) as fd:
+                if fd is not None:
+                    safefs.remove_file(fd, name)
+        except OSError as error:
+            failure = safefs.OutputFailure(relative, "remove", error)
+            raise XflowError(
+                [safefs.failure_diagnostic(root, failure, "nothing was written")]
+            ) from error
+    if not temporaries:
+        return []
+    return [
+        Diagnostic(
+            "XF306",
+            f"removed {len(temporaries)} temporary file{'s' if len(temporaries) != 1 else ''} "
+            f"an interrupted compile left in {root}",
+            Span(str(root), 1, 1),
+            Severity.NOTE,
+        )
+    ]
+
+
+def _replace(
+    root: Path, root_fd: int, spec_path: Path, wanted: Mapping[str, str], found: Survey
+) -> None:
+    """Stage every new file, commit the journal, then replace: see journal.py."""
+    renames = tuple(
+        (f"{parent}/{journal.temporary_name(name)}", change.path)
+        for change in found.changes
+        if change.kind != "delete"
+        for parent, name in [safefs.split(change.path)]
+    )
+    deletes = tuple(c.path for c in found.changes if c.kind == "delete")
+    # A folder where files are only removed is proved writable first, with a file made and
+    # removed there: so a read-only folder is refused before anything changes, not half-way.
+    written = {safefs.split(target)[0] for _, target in renames}
+    emptied = {safefs.split(p)[0] for p in (*deletes, *found.stale_directories)}
+    probes = tuple(
+        f"{directory}/{journal.temporary_name('xflow-probe')}"
+        for directory in sorted(emptied - written - {""})
+    )
+    staged = Journal(
+        spec=str(spec_path),
+        committed=False,
+        created_directories=found.missing_directories,
+        renames=renames,
+        probes=probes,
+        deletes=deletes,
+        removed_directories=found.stale_directories,
+    )
+    journal.step("write journal")
+    try:
+        journal.write_journal(root_fd, staged)
+    except OSError as error:
+        raise XflowError(
+            [_root_failure(root, "write the journal in", error, "nothing was changed")]
+        ) from error
+    try:
+        _stage(root_fd, staged, wanted)
+        journal.step("commit")
+        journal.write_journal(root_fd, dataclasses.replace(staged, committed=True))
+    except BaseException as error:
+        _roll_back(root, root_fd, staged, error)
+        if isinstance(error, safefs.Blocked):
+            raise XflowError([safefs.blocked_diagnostic(root, error)]) from error
+        if isinstance(error, safefs.OutputFailure):
+            diagnostic = safefs.failure_diagnostic(root, error, "nothing was changed")
+            raise XflowError([diagnostic]) from error
+        if isinstance(error, OSError):
+            diagnostic = _root_failure(root, "write the journal in", error, "nothing was changed")
+            raise XflowError([diagnostic]) from error
+        raise
+    try:
+        journal.settle(root_fd, dataclasses.replace(staged, committed=True))
+    except (OSError, safefs.Blocked) as error:
+        where = root / journal.JOURNAL_NAME
+        raise XflowError(
+            [
+                Diagnostic(
+                    "XF302",
+                    f"could not finish replacing the output in {root} ({error}); {where} records "
+                    "what is left: fix the problem and compile again, which finishes it (until "
+                    "then --check and verify refuse the output, XF304)",
+                    Span(str(where), 1, 1),
+                )
+            ]
+        ) from error
+
+
+def _roll_back(root: Path, root_fd: int, staged: Journal, cause: BaseException) -> None:
+    """Undo a staged compile (nothing was replaced yet); if even that fails, say so."""
+    try:
+        journal.settle(root_fd, staged)
+    except (OSError, safefs.Blocked) as error:
+        where = root / journal.JOURNAL_NAME
+        message = (
+            f"could not roll back the staged files ({error}) after an earlier error ({cause}); "
+            f"the output is unchanged, and the next compile removes what {where} lists"
+        )
+        raise XflowError([Diagnostic("XF302", message, Span(str(where), 1, 1))]) from cause
+
+
+def _stage(root_fd: int, staged: Journal, wanted: Mapping[str, str]) -> None:
+    """Make the new folders and write every temporary file, synced; raise OutputFailure."""
+    for directory in staged.created_directories:
+        parent, name = safefs.split(directory)
+        with _failing_as(directory, "create the folder"), _existing(root_fd, parent) as fd:
+            journal.step(f"make directory {directory}")
+            os.mkdir(name, dir_fd=fd)
+    for temporary, target in staged.renames:
+        parent, name = safefs.split(temporary)
+        with _failing_as(target, "write"), _existing(root_fd, parent) as fd:
+            journal.step(f"stage {target}")
+            safefs.create_file(fd, name, wanted[target].encode("utf-8"))
+    for probe in staged.probes:
+        parent, name = safefs.split(probe)
+        with _failing_as(parent, "remove files from"), _existing(root_fd, parent) as fd:
+            journal.step(f"probe {parent}")
+            safefs.create_file(fd, name, b"")
+            safefs.remove_file(fd, name)
+    for parent in sorted({safefs.split(t)[0] for t, _ in staged.renames}):
+        with _failing_as(parent, "sync"), _existing(root_fd, parent) as fd:
+            safefs.sync_directory(fd)
+
+
+@contextmanager
+def _failing_as(relative: str, doing: str) -> Iterator[None]:
+    """Turn an OSError into an OutputFailure naming the path and what compile was doing."""
+    try:
+        yield
+    except OSError as error:
+        raise safefs.OutputFailure(relative, doing, error) from error
+
+
+@contextmanager
+def _existing(root_fd: int, relative: str) -> Iterator[int]:
+    with safefs.directory(root_fd, relative) as fd:
+        if fd is None:
+            raise FileNotFoundError(f"{relative} disappeared")
+        yield fd
