@@ -10,7 +10,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from xflow_perimeter.diagnostics import Diagnostic, XflowError
-from xflow_perimeter.spec.schema import _ecma, _quick_check, _validator, schema, validate
+from xflow_perimeter.spec.quickcheck import ecma as _ecma
+from xflow_perimeter.spec.schema import _quick_check, _validator, schema, validate
 from xflow_perimeter.spec.source import loads
 
 REPO = Path(__file__).resolve().parents[2]
