@@ -130,6 +130,13 @@ def _keyword(
             not isinstance(value, list)
             or (all(isinstance(i, str) for i in value) and len(set(value)) == len(value))
         )
+    if keyword == "if":
+        condition = _presence(expected)
+        then = _compile(node.get("then", True), root, refs)
+        otherwise = _compile(node.get("else", True), root, refs)
+        return lambda value: then(value) if condition(value) else otherwise(value)
+    if keyword in ("then", "else"):
+        return lambda value: True  # applied with "if" above; without one JSON Schema ignores them
     if keyword == "anyOf":
         branches = [_compile(sub, root, refs) for sub in expected]
         return lambda value: any(branch(value) for branch in branches)
@@ -141,6 +148,16 @@ def _keyword(
         regex = ecma(expected)
         return lambda value: not isinstance(value, str) or regex.search(value) is not None
     raise _Unsupported(keyword)
+
+
+def _presence(node: object) -> Check:
+    """The check for an ``if``, which must be exact rather than conservative: one that answered
+    False by mistake would apply ``else`` where jsonschema applies ``then``. Only ``required``
+    is modelled."""
+    if not isinstance(node, Mapping) or set(node) - _ANNOTATIONS != {"required"}:
+        raise _Unsupported("if")
+    names = list(node["required"])
+    return lambda value: not isinstance(value, dict) or all(name in value for name in names)
 
 
 def _ref(target: object, root: Mapping[str, object], refs: dict[str, Check]) -> Check:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import functools
 import json
 import re
@@ -15,6 +14,7 @@ from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
 
 from xflow_perimeter.diagnostics import Diagnostic, XflowError, sort_key
+from xflow_perimeter.spec import build, hints
 from xflow_perimeter.spec.quickcheck import Check, compile_check, ecma
 from xflow_perimeter.spec.source import Document, escape
 
@@ -45,17 +45,40 @@ def schema() -> Mapping[str, object]:
 def validate(document: Document) -> None:
     """Check ``document.data`` against the schema.
 
+    Where the schema refuses something, the semantic checks still run on every entry it
+    accepted (a network, a bucket, a flow...), so that one run reports every error it can.
+
     Raises:
-        XflowError: every violation (XF101-XF105), sorted by position, each at its node's span.
+        XflowError: every schema violation (XF101-XF105, and XF213 for a flow that names
+            neither a principal and a network nor a service) at its node's span, with the
+            semantic errors of the accepted entries, sorted by position.
     """
     data: Any = document.data
     if _quick_check()(data):
         return
     found: set[Diagnostic] = set()
+    rejected: set[str] = set()
     for error in _validator().iter_errors(data):
         found.update(_diagnose(document, error))
-    if found:
-        raise XflowError(sorted(found, key=lambda d: (sort_key(d), d.message)))
+        rejected.update(_refused_entry(error))
+    if not found:
+        return
+    if isinstance(data, dict):
+        found.update(build.diagnose(document, frozenset(rejected)))
+    raise XflowError(sorted(found, key=lambda d: (sort_key(d), d.message)))
+
+
+def _refused_entry(error: ValidationError) -> list[str]:
+    """The pointers of the entries (``/networks/app``, ``/flows/3``) or whole sections
+    (``/flows``) that ``error`` refuses, missing required sections included."""
+    path = list(error.absolute_path)
+    if "propertyNames" in error.absolute_schema_path:
+        path.append(str(error.instance))  # the refused key, not the mapping holding it
+    required: Any = error.validator_value
+    if not path and error.validator == "required" and isinstance(error.instance, dict):
+        # A missing section is reported once, not again at every reference into it.
+        return [_pointer([name]) for name in required if name not in error.instance]
+    return [_pointer(path[:2])] if path else []
 
 
 def _pattern(
@@ -80,10 +103,19 @@ def _quick_check() -> Check:
 def _diagnose(document: Document, error: ValidationError) -> list[Diagnostic]:
     if error.validator in ("anyOf", "oneOf") and error.context:
         best = best_match([error])  # descends into the most relevant branch, if one stands out
-        return _diagnose(document, best) if best is not error else [_alternatives(document, error)]
+        if best is error:
+            return [_alternatives(document, error)]
+        while best.parent is not None and best.parent is not error:
+            best = best.parent
+        branch = best.relative_schema_path[0]  # report every error of that branch, not only one
+        chosen = [sub for sub in error.context if sub.relative_schema_path[0] == branch]
+        return [found for sub in chosen for found in _diagnose(document, sub)]
     path = list(error.absolute_path)
     pointer, where = _pointer(path), _where(path)
     span = document.span(pointer)
+    if path[:1] == ["flows"] and len(path) >= 2 and {"then", "else"} & set(error.schema_path):
+        message = f"{_where(path[:2])}: {_flow_shape(document, path[:2])}"
+        return [Diagnostic("XF213", message, span)]
     validator = error.validator
     instance: Any = error.instance
     expected: Any = error.validator_value
@@ -104,6 +136,7 @@ def _diagnose(document: Document, error: ValidationError) -> list[Diagnostic]:
         return [Diagnostic("XF103", _type_message(document, pointer, where, error), span)]
     if validator in _VALUE_CODES:
         message = f"{where}: {_show(instance)} is not allowed; expected {_allowed(error)}"
+        message = _with_fix(document, error, path, message)
         return [Diagnostic(_VALUE_CODES[str(validator)], message, span)]
     return [Diagnostic("XF105", f"{where}: {_other(error)}", span)]
 
@@ -125,6 +158,53 @@ def _alternatives(document: Document, error: ValidationError) -> Diagnostic:
     return Diagnostic(code, message, document.span(pointer))
 
 
+def _flow_shape(document: Document, path: Sequence[str | int]) -> str:
+    flow = _at(document.data, path)
+    fields = [str(key) for key in flow] if isinstance(flow, dict) else []
+    return hints.flow_shape_problem(fields) or "name a principal and a network, or a service"
+
+
+def _with_fix(
+    document: Document, error: ValidationError, path: Sequence[str | int], message: str
+) -> str:
+    """``message`` with the fix for the refused value, where xflow knows one."""
+    value = error.instance
+    if not isinstance(value, str):
+        return message
+    expected: Any = error.validator_value
+    if error.validator == "enum":
+        allowed = [v for v in expected if isinstance(v, str)]
+        return message + hints.did_you_mean(value, allowed)
+    section, field = (path[0], path[2]) if len(path) >= 3 else (None, None)
+    if section == "flows" and field == "access":
+        return message + hints.access_hint(value)
+    if section == "assertions" and field == "action":
+        return message + hints.action_hint(value)
+    if section == "flows" and field == "principal":
+        declared = _at(document.data, ["principals"])
+        arns = {
+            str(name): entry["arn"]
+            for name, entry in (declared.items() if isinstance(declared, dict) else ())
+            if isinstance(entry, dict) and isinstance(entry.get("arn"), str)
+        }
+        fix = hints.principal_for_arn(value, arns)
+        if fix is not None:
+            return f"{_where(path)}: a flow names a principal by its spec name, not its ARN; {fix}"
+    return message
+
+
+def _at(data: object, path: Sequence[str | int]) -> object:
+    """The value at ``path`` in ``data``, or None if there is none."""
+    for part in path:
+        if isinstance(data, dict) and isinstance(part, str):
+            data = data.get(part)
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+        else:
+            return None
+    return data
+
+
 def _unknown_fields(
     document: Document, error: ValidationError, path: Sequence[str | int]
 ) -> list[Diagnostic]:
@@ -137,8 +217,7 @@ def _unknown_fields(
     for key in instance:
         if key in known or any(p.search(key) for p in patterns):
             continue
-        close = difflib.get_close_matches(key, known, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(known)})"
+        hint = hints.did_you_mean(key, known) or f" (known: {', '.join(known)})"
         span = document.key_spans.get(f"{pointer}/{escape(key)}", document.span(pointer))
         diagnostics.append(Diagnostic("XF102", f"{where}: unknown field {_show(key)}{hint}", span))
     return diagnostics
