@@ -17,6 +17,7 @@ from jsonschema import Draft202012Validator
 from xflow_perimeter.api import load_spec
 from xflow_perimeter.diagnostics import Diagnostic, XflowError
 from xflow_perimeter.spec import build, hints
+from xflow_perimeter.spec.references import Section
 from xflow_perimeter.spec.schema import _quick_check, schema
 from xflow_perimeter.spec.source import loads
 
@@ -129,6 +130,16 @@ def test_an_unknown_name_suggests_the_closest_declared_one(
     assert wrong, diagnostic.message
     fixed = new.replace(wrong.group(1), suggested(diagnostic.message), 1)
     loads_cleanly(edit(old, fixed), tmp_path)
+
+
+def test_a_long_list_of_known_names_is_cut_short() -> None:
+    section = Section("bucket", frozenset(f"bucket-{n:03}" for n in range(25)))
+    message = section.problem("zzz")
+    assert message == (
+        "unknown bucket 'zzz' (known: "
+        + ", ".join(f"bucket-{n:03}" for n in range(10))
+        + " and 15 more)"
+    )
 
 
 def test_an_unknown_name_with_nothing_close_lists_the_known_ones(tmp_path: Path) -> None:

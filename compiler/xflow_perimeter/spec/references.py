@@ -10,6 +10,8 @@ from types import MappingProxyType
 
 from xflow_perimeter.spec.hints import closest, did_you_mean
 
+_LISTED = 10  # known names an "unknown name" message lists before "and N more"
+
 
 @dataclass(frozen=True, slots=True)
 class Section:
@@ -50,8 +52,12 @@ class Section:
         hint = did_you_mean(name, self.declared)
         if hint:
             return unknown + hint
-        known = ", ".join(sorted({*self.declared, *self.refused}))
-        return f"{unknown} (known: {known})" if known else f"{unknown} (none declared)"
+        known = sorted({*self.declared, *self.refused})
+        if not known:
+            return f"{unknown} (none declared)"
+        shown = ", ".join(known[:_LISTED])
+        more = f" and {len(known) - _LISTED} more" if len(known) > _LISTED else ""
+        return f"{unknown} (known: {shown}{more})"
 
 
 def aliases(pairs: Iterable[tuple[str | None, str, str]]) -> Mapping[str, tuple[str, str]]:
