@@ -57,18 +57,18 @@ def validate(document: Document) -> None:
     if _quick_check()(data):
         return
     found: set[Diagnostic] = set()
-    rejected: set[str] = set()
+    refused: set[str] = set()
     for error in _validator().iter_errors(data):
         found.update(_diagnose(document, error))
-        rejected.update(_refused_entry(error))
+        refused.update(_refused_entries(error))
     if not found:
         return
     if isinstance(data, dict):
-        found.update(build.diagnose(document, frozenset(rejected)))
+        found.update(build.diagnose(document, frozenset(refused)))
     raise XflowError(sorted(found, key=lambda d: (sort_key(d), d.message)))
 
 
-def _refused_entry(error: ValidationError) -> list[str]:
+def _refused_entries(error: ValidationError) -> list[str]:
     """The pointers of the entries (``/networks/app``, ``/flows/3``) or whole sections
     (``/flows``) that ``error`` refuses, missing required sections included."""
     path = list(error.absolute_path)
@@ -109,11 +109,11 @@ def _diagnose(document: Document, error: ValidationError) -> list[Diagnostic]:
             best = best.parent
         branch = best.relative_schema_path[0]  # report every error of that branch, not only one
         chosen = [sub for sub in error.context if sub.relative_schema_path[0] == branch]
-        return [found for sub in chosen for found in _diagnose(document, sub)]
+        return [found for sub in chosen or [best] for found in _diagnose(document, sub)]
     path = list(error.absolute_path)
     pointer, where = _pointer(path), _where(path)
     span = document.span(pointer)
-    if path[:1] == ["flows"] and len(path) >= 2 and {"then", "else"} & set(error.schema_path):
+    if _breaks_flow_shape(error, path):
         message = f"{_where(path[:2])}: {_flow_shape(document, path[:2])}"
         return [Diagnostic("XF213", message, span)]
     validator = error.validator
@@ -156,6 +156,12 @@ def _alternatives(document: Document, error: ValidationError) -> Diagnostic:
     code = "XF104" if kinds <= set(_VALUE_CODES) else "XF105"
     message = f"{where}: {_show(error.instance)} is not allowed; expected {allowed}"
     return Diagnostic(code, message, document.span(pointer))
+
+
+def _breaks_flow_shape(error: ValidationError, path: Sequence[str | int]) -> bool:
+    """Whether ``error`` is the flow's if/then/else: a principal and a network, or a service."""
+    in_flow = path[:1] == ["flows"] and len(path) >= 2
+    return in_flow and not {"then", "else"}.isdisjoint(error.absolute_schema_path)
 
 
 def _flow_shape(document: Document, path: Sequence[str | int]) -> str:
