@@ -139,7 +139,8 @@ _ENTRIES = (
         "unknown reference (account, network, bucket, principal, service)",
         "A network, bucket, flow, assertion or admin names an account alias, network, bucket, "
         "principal or service the spec does not declare. Declare it or fix the name; the message "
-        "lists the known names.",
+        "suggests the closest declared name (or the spec name of a bucket or network named by its "
+        "S3 name or VPC id), else lists the known names.",
     ),
     DiagnosticCode(
         "XF202",
@@ -184,9 +185,9 @@ _ENTRIES = (
         _E,
         "unknown S3 action, or one that cannot be scoped to a bucket",
         "An `access` item is neither a level (read, write, list, delete) nor an action in xflow's "
-        "catalogue of S3 actions, or it is an action that acts on no bucket or object (such as "
-        "`s3:ListAllMyBuckets`), which bucket and endpoint policies cannot scope: grant those "
-        "with an identity policy.",
+        "catalogue of S3 actions (the message suggests the closest one), or it is an action that "
+        "acts on no bucket or object (such as `s3:ListAllMyBuckets`), which bucket and endpoint "
+        "policies cannot scope: grant those with an identity policy.",
     ),
     DiagnosticCode(
         "XF209",
@@ -225,7 +226,8 @@ _ENTRIES = (
         _E,
         "a flow names neither a principal and a network, nor a service (or both)",
         "A flow is either a principal with a network, or a service (which reaches S3 from AWS's "
-        "own network, not through a VPC). Give exactly one of the two forms.",
+        "own network, not through a VPC). Give exactly one of the two forms; the message names the "
+        "fields to add or remove. The JSON Schema states the rule too, so editors flag it.",
     ),
     DiagnosticCode(
         "XF220",

@@ -1,15 +1,19 @@
 """Build the typed :class:`~xflow_perimeter.spec.model.Spec` from a schema-valid document,
-with every semantic check (references, names, Regions, prefixes, duplicates)."""
+with every semantic check (references, names, Regions, prefixes, duplicates).
+
+:func:`diagnose` runs the same checks on the entries of a document that the schema accepted,
+skipping those it refused, so that one run reports schema and semantic errors together."""
 
 from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Mapping, Set
 
-from xflow_perimeter.diagnostics import Diagnostic, Severity, Span, XflowError
+from xflow_perimeter.diagnostics import Diagnostic, Severity, XflowError
+from xflow_perimeter.spec import hints
 from xflow_perimeter.spec.actions import S3Action, lookup, resolve_access
+from xflow_perimeter.spec.checker import Checker
 from xflow_perimeter.spec.model import (
     ANONYMOUS,
     INTERNET,
@@ -24,10 +28,8 @@ from xflow_perimeter.spec.model import (
     arn_account,
     slug,
 )
-from xflow_perimeter.spec.regions import REGIONS
 from xflow_perimeter.spec.source import Document
 
-_ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
 # Bucket names S3 reserves for its own features (S3 User Guide, "General purpose bucket naming rules").
 _RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 _RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
@@ -62,40 +64,8 @@ def bucket_name_problem(name: str) -> str | None:
     return None
 
 
-class _Builder:
+class _Builder(Checker):
     """Builds a Spec from schema-valid data, collecting every semantic diagnostic."""
-
-    def __init__(self, document: Document) -> None:
-        self.document = document
-        self.diagnostics: list[Diagnostic] = []
-        self.data: Mapping[str, Any] = document.data  # type: ignore[assignment]
-        self.accounts: dict[str, str] = dict(self.data.get("accounts", {}))
-
-    def error(self, code: str, message: str, pointer: str, *, key: bool = False) -> None:
-        spans = self.document.key_spans if key else self.document.spans
-        span = spans.get(pointer) or self.document.span(pointer)
-        self.diagnostics.append(Diagnostic(code, message, span))
-
-    def span(self, pointer: str) -> Span:
-        return self.document.span(pointer)
-
-    def account(self, ref: str, pointer: str) -> str:
-        if _ACCOUNT_ID.match(ref):
-            return ref
-        if ref not in self.accounts:
-            known = ", ".join(sorted(self.accounts)) or "none declared"
-            self.error("XF201", f"unknown account {ref!r} (accounts: {known})", pointer)
-            return "000000000000"
-        return self.accounts[ref]
-
-    def region(self, region: str, pointer: str) -> str:
-        if region not in REGIONS:
-            self.error("XF205", f"unknown AWS Region {region!r}", pointer)
-        return region
-
-    def entries(self, section: str) -> Iterator[tuple[str, Mapping[str, Any], str]]:
-        for name, value in sorted(self.data.get(section, {}).items()):
-            yield name, value, f"/{section}/{name}"
 
     def check_slugs(self, section: str) -> None:
         seen: dict[str, str] = {}
@@ -200,21 +170,14 @@ class _Builder:
 
     def admins(self, principals: Mapping[str, Principal]) -> tuple[str, ...]:
         arns: set[str] = set()
-        for index, ref in enumerate(self.data.get("admins", [])):
+        for _, ref, pointer in self.items("admins"):
             if ref.startswith("arn:"):
                 arns.add(ref)
-            elif ref in principals:
-                arns.add(principals[ref].arn)
             else:
-                self.error("XF201", f"unknown principal {ref!r} in admins", f"/admins/{index}")
+                found = self.reference(principals, "principal", ref, pointer)
+                if found is not None:
+                    arns.add(found.arn)
         return tuple(sorted(arns))
-
-    def reference(self, table: Mapping[str, Any], kind: str, name: str, pointer: str) -> Any:
-        if name not in table:
-            known = ", ".join(sorted(table)) or "none declared"
-            self.error("XF201", f"unknown {kind} {name!r} (known: {known})", pointer)
-            return None
-        return table[name]
 
     def flows(
         self,
@@ -227,18 +190,13 @@ class _Builder:
         flows: list[Flow] = []
         service_flows: list[ServiceFlow] = []
         seen: dict[tuple[object, ...], int] = {}
-        for index, raw in enumerate(self.data.get("flows", [])):
-            ptr = f"/flows/{index}"
-            has_service = "service" in raw
-            if has_service == ("principal" in raw) or has_service == ("network" in raw):
-                self.error(
-                    "XF213",
-                    "a flow names either a principal and a network, or a service (which reaches "
-                    "S3 from AWS's own network)",
-                    ptr,
-                )
+        for index, raw, ptr in self.items("flows"):
+            shape = hints.flow_shape_problem(raw)
+            if shape is not None:  # the schema refuses these first; kept for build() alone
+                self.error("XF213", f"flows[{index}]: {shape}", ptr)
                 continue
-            bucket = self.reference(buckets, "bucket", raw["bucket"], f"{ptr}/bucket")
+            has_service = "service" in raw
+            bucket = self.bucket(buckets, raw["bucket"], f"{ptr}/bucket")
             access = tuple(raw["access"] if isinstance(raw["access"], list) else [raw["access"]])
             actions, valid = self.actions(raw["access"], ptr)
             prefix = raw.get("prefix")
@@ -255,7 +213,7 @@ class _Builder:
                 principal = self.reference(
                     principals, "principal", raw["principal"], f"{ptr}/principal"
                 )
-                network = self.reference(networks, "network", raw["network"], f"{ptr}/network")
+                network = self.network(networks, raw["network"], f"{ptr}/network")
                 if network is not None and bucket is not None:
                     self.check_region(network, bucket, ptr)
                 if principal is not None and network is not None and bucket is not None and valid:
@@ -335,8 +293,7 @@ class _Builder:
         buckets: Mapping[str, Bucket],
     ) -> tuple[Assertion, ...]:
         out: list[Assertion] = []
-        for index, raw in enumerate(self.data.get("assertions", [])):
-            ptr = f"/assertions/{index}"
+        for _, raw, ptr in self.items("assertions"):
             ref = raw["principal"]
             principal_arn: str | None
             if ref == ANONYMOUS:
@@ -350,16 +307,16 @@ class _Builder:
             if network == INTERNET:
                 network = None
             else:
-                self.reference(networks, "network", raw["network"], f"{ptr}/network")
+                self.network(networks, raw["network"], f"{ptr}/network")
             if isinstance(raw["bucket"], str):
-                bucket = self.reference(buckets, "bucket", raw["bucket"], f"{ptr}/bucket")
+                bucket = self.bucket(buckets, raw["bucket"], f"{ptr}/bucket")
                 name, account = (bucket.name, bucket.account_id) if bucket else ("", "")
             else:
                 name = raw["bucket"]["name"]
                 account = self.account(raw["bucket"]["account"], f"{ptr}/bucket/account")
             action = lookup(raw["action"])
             if action is None:
-                self.error("XF212", f"unknown S3 action {raw['action']!r}", f"{ptr}/action")
+                self.error("XF212", hints.unknown_action(raw["action"]), f"{ptr}/action")
             out.append(
                 Assertion(
                     principal_arn=principal_arn,
@@ -381,7 +338,7 @@ def _action_problem(item: str) -> str:
         return f"unknown access level {item!r}: use read, write, list, delete or an s3: action"
     action = lookup(item)
     if action is None:
-        return f"unknown S3 action {item!r}"
+        return hints.unknown_action(item)
     return (
         f"{action.name} does not act on a bucket or its objects, so a flow cannot scope it; "
         "grant it with an identity policy instead"
@@ -411,6 +368,25 @@ def warnings(spec: Spec) -> list[Diagnostic]:
 def build(document: Document) -> Spec:
     """Build the typed Spec from a schema-valid document; raise XflowError with every semantic error."""
     builder = _Builder(document)
+    spec = _assemble(builder)
+    if builder.diagnostics:
+        raise XflowError(builder.diagnostics)
+    return spec
+
+
+def diagnose(document: Document, refused: Set[str]) -> list[Diagnostic]:
+    """The semantic errors of the entries the schema accepted.
+
+    Args:
+        document: a loaded spec whose top level is a mapping.
+        refused: pointers of the entries and sections the schema refused (skipped here).
+    """
+    builder = _Builder(document, refused)
+    _assemble(builder)
+    return builder.diagnostics
+
+
+def _assemble(builder: _Builder) -> Spec:
     networks = builder.networks()
     buckets = builder.buckets()
     principals = builder.principals()
@@ -418,10 +394,8 @@ def build(document: Document) -> Spec:
     services = builder.services()
     flows, service_flows = builder.flows(principals, networks, buckets, services)
     assertions = builder.assertions(principals, networks, buckets)
-    if builder.diagnostics:
-        raise XflowError(builder.diagnostics)
     return Spec(
-        path=document.path,
+        path=builder.document.path,
         accounts=tuple(sorted(builder.accounts.items())),
         networks=tuple(networks.values()),
         buckets=tuple(buckets.values()),

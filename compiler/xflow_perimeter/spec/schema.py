@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import difflib
 import functools
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from importlib import resources
 from typing import Any
 
@@ -15,6 +14,8 @@ from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
 
 from xflow_perimeter.diagnostics import Diagnostic, XflowError, sort_key
+from xflow_perimeter.spec import build, hints
+from xflow_perimeter.spec.quickcheck import Check, compile_check, ecma
 from xflow_perimeter.spec.source import Document, escape
 
 _VALUE_CODES = {"pattern": "XF104", "enum": "XF104", "const": "XF104"}
@@ -44,48 +45,46 @@ def schema() -> Mapping[str, object]:
 def validate(document: Document) -> None:
     """Check ``document.data`` against the schema.
 
+    Where the schema refuses something, the semantic checks still run on every entry it
+    accepted (a network, a bucket, a flow...), so that one run reports every error it can.
+
     Raises:
-        XflowError: every violation (XF101-XF105), sorted by position, each at its node's span.
+        XflowError: every schema violation (XF101-XF105, and XF213 for a flow that names
+            neither a principal and a network nor a service) at its node's span, with the
+            semantic errors of the accepted entries, sorted by position.
     """
     data: Any = document.data
     if _quick_check()(data):
         return
     found: set[Diagnostic] = set()
+    refused: set[str] = set()
     for error in _validator().iter_errors(data):
         found.update(_diagnose(document, error))
-    if found:
-        raise XflowError(sorted(found, key=lambda d: (sort_key(d), d.message)))
+        refused.update(_refused_entries(error))
+    if not found:
+        return
+    if isinstance(data, dict):
+        found.update(build.diagnose(document, frozenset(refused)))
+    raise XflowError(sorted(found, key=lambda d: (sort_key(d), d.message)))
 
 
-@functools.cache
-def _ecma(pattern: str) -> re.Pattern[str]:
-    r"""Compile a JSON Schema (ECMA-262) pattern so that Python matches what ECMA matches.
-
-    Python's ``$`` also matches before a final newline, so ``^[a-z]+$`` would accept ``"app\n"``;
-    ECMA's does not. Outside a character class ``$`` becomes ``\Z``; ``re.ASCII`` keeps ``\d`` and
-    ``\w`` ASCII as in ECMA. For example ``^a$`` -> ``^a\Z`` and ``^[$]$`` -> ``^[$]\Z``.
-    """
-    out: list[str] = []
-    in_class = escaped = False
-    for char in pattern:
-        if escaped:
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif in_class:
-            in_class = char != "]"
-        elif char == "[":
-            in_class = True
-        elif char == "$":
-            char = r"\Z"
-        out.append(char)
-    return re.compile("".join(out), re.ASCII)
+def _refused_entries(error: ValidationError) -> list[str]:
+    """The pointers of the entries (``/networks/app``, ``/flows/3``) or whole sections
+    (``/flows``) that ``error`` refuses, missing required sections included."""
+    path = list(error.absolute_path)
+    if "propertyNames" in error.absolute_schema_path:
+        path.append(str(error.instance))  # the refused key, not the mapping holding it
+    required: Any = error.validator_value
+    if not path and error.validator == "required" and isinstance(error.instance, dict):
+        # A missing section is reported once, not again at every reference into it.
+        return [_pointer([name]) for name in required if name not in error.instance]
+    return [_pointer(path[:2])] if path else []
 
 
 def _pattern(
     validator: Validator, pattern: str, instance: object, schema: Mapping[str, Any]
 ) -> Iterator[ValidationError]:
-    if isinstance(instance, str) and not _ecma(pattern).search(instance):
+    if isinstance(instance, str) and not ecma(pattern).search(instance):
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
@@ -96,135 +95,27 @@ def _validator() -> Validator:
     return checker
 
 
-Check = Callable[[object], bool]
-_ANNOTATIONS = {"$schema", "$id", "$defs", "$comment", "title", "description", "default"}
-_TYPES: dict[str, Check] = {
-    "string": lambda v: isinstance(v, str),
-    "object": lambda v: isinstance(v, dict),
-    "array": lambda v: isinstance(v, list),
-    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
-    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
-    "boolean": lambda v: isinstance(v, bool),
-    "null": lambda v: v is None,
-}
-
-
-class _Unsupported(Exception):
-    """The schema uses a keyword or form the quick check does not model."""
-
-
 @functools.cache
 def _quick_check() -> Check:
-    """A predicate that is True only for data the schema accepts, much faster than jsonschema.
-
-    It models the keywords the spec schema uses, conservatively: whenever it is unsure (a float
-    that might be an integer, an enum of non-strings, uniqueness of non-strings) it answers
-    False, and so does it for every document if the schema uses any other keyword. False only
-    means "ask jsonschema", which then finds and words every violation as before.
-    """
-    root = schema()
-    try:
-        return _compile(root, root, {})
-    except _Unsupported:
-        return lambda data: False
-
-
-def _compile(node: object, root: Mapping[str, object], refs: dict[str, Check]) -> Check:
-    if node is True:
-        return lambda value: True
-    if not isinstance(node, Mapping):  # False, or not a schema
-        return lambda value: False
-    checks: list[Check] = []
-    for keyword in node:
-        if keyword not in _ANNOTATIONS:
-            checks.append(_keyword(node, keyword, root, refs))
-    if len(checks) == 1:
-        return checks[0]
-    return lambda value: all(check(value) for check in checks)
-
-
-def _keyword(
-    node: Mapping[str, Any], keyword: str, root: Mapping[str, object], refs: dict[str, Check]
-) -> Check:
-    expected: Any = node[keyword]
-    if keyword == "$ref":
-        return _ref(expected, root, refs)
-    if keyword == "type":
-        names = [expected] if isinstance(expected, str) else expected
-        if not isinstance(names, list) or not names or any(t not in _TYPES for t in names):
-            raise _Unsupported(keyword)
-        tests = [_TYPES[t] for t in names]
-        if len(tests) == 1:
-            return tests[0]
-        return lambda value: any(test(value) for test in tests)
-    if keyword == "properties":
-        props = {name: _compile(sub, root, refs) for name, sub in expected.items()}
-        return lambda value: (
-            not isinstance(value, dict)
-            or all(check(value[name]) for name, check in props.items() if name in value)
-        )
-    if keyword == "additionalProperties":
-        if "patternProperties" in node:
-            raise _Unsupported(keyword)
-        known = set(node.get("properties", {}))
-        extra = _compile(expected, root, refs)
-        return lambda value: (
-            not isinstance(value, dict)
-            or all(extra(item) for key, item in value.items() if key not in known)
-        )
-    if keyword == "required":
-        names = list(expected)
-        return lambda value: not isinstance(value, dict) or all(name in value for name in names)
-    if keyword == "propertyNames":
-        key_check = _compile(expected, root, refs)
-        return lambda value: not isinstance(value, dict) or all(key_check(key) for key in value)
-    if keyword == "items" and "prefixItems" not in node:
-        item_check = _compile(expected, root, refs)
-        return lambda value: not isinstance(value, list) or all(item_check(i) for i in value)
-    if keyword == "minItems" and isinstance(expected, int):
-        return lambda value: not isinstance(value, list) or len(value) >= expected
-    if keyword == "uniqueItems":
-        if not expected:
-            return lambda value: True
-        return lambda value: (
-            not isinstance(value, list)
-            or (all(isinstance(i, str) for i in value) and len(set(value)) == len(value))
-        )
-    if keyword == "anyOf":
-        branches = [_compile(sub, root, refs) for sub in expected]
-        return lambda value: any(branch(value) for branch in branches)
-    if keyword in ("enum", "const"):
-        allowed = list(expected) if keyword == "enum" else [expected]
-        exact = {(type(a), a) for a in allowed if type(a) in (str, int)}  # as they compare
-        return lambda value: type(value) in (str, int) and (type(value), value) in exact
-    if keyword == "pattern":
-        regex = _ecma(expected)
-        return lambda value: not isinstance(value, str) or regex.search(value) is not None
-    raise _Unsupported(keyword)
-
-
-def _ref(target: object, root: Mapping[str, object], refs: dict[str, Check]) -> Check:
-    if not isinstance(target, str) or not target.startswith("#/"):
-        raise _Unsupported("$ref")
-    if target not in refs:
-        refs[target] = lambda value: False  # a placeholder while a recursive target compiles
-        node: object = root
-        for part in target[2:].split("/"):
-            part = part.replace("~1", "/").replace("~0", "~")
-            if not isinstance(node, Mapping) or part not in node:
-                raise _Unsupported("$ref")
-            node = node[part]
-        refs[target] = _compile(node, root, refs)
-    return lambda value: refs[target](value)
+    return compile_check(schema())
 
 
 def _diagnose(document: Document, error: ValidationError) -> list[Diagnostic]:
     if error.validator in ("anyOf", "oneOf") and error.context:
         best = best_match([error])  # descends into the most relevant branch, if one stands out
-        return _diagnose(document, best) if best is not error else [_alternatives(document, error)]
+        if best is error:
+            return [_alternatives(document, error)]
+        while best.parent is not None and best.parent is not error:
+            best = best.parent
+        branch = best.relative_schema_path[0]  # report every error of that branch, not only one
+        chosen = [sub for sub in error.context if sub.relative_schema_path[0] == branch]
+        return [found for sub in chosen or [best] for found in _diagnose(document, sub)]
     path = list(error.absolute_path)
     pointer, where = _pointer(path), _where(path)
     span = document.span(pointer)
+    if _breaks_flow_shape(error, path):
+        message = f"{_where(path[:2])}: {_flow_shape(document, path[:2])}"
+        return [Diagnostic("XF213", message, span)]
     validator = error.validator
     instance: Any = error.instance
     expected: Any = error.validator_value
@@ -245,6 +136,7 @@ def _diagnose(document: Document, error: ValidationError) -> list[Diagnostic]:
         return [Diagnostic("XF103", _type_message(document, pointer, where, error), span)]
     if validator in _VALUE_CODES:
         message = f"{where}: {_show(instance)} is not allowed; expected {_allowed(error)}"
+        message = _with_fix(document, error, path, message)
         return [Diagnostic(_VALUE_CODES[str(validator)], message, span)]
     return [Diagnostic("XF105", f"{where}: {_other(error)}", span)]
 
@@ -266,20 +158,72 @@ def _alternatives(document: Document, error: ValidationError) -> Diagnostic:
     return Diagnostic(code, message, document.span(pointer))
 
 
+def _breaks_flow_shape(error: ValidationError, path: Sequence[str | int]) -> bool:
+    """Whether ``error`` is the flow's if/then/else: a principal and a network, or a service."""
+    in_flow = path[:1] == ["flows"] and len(path) >= 2
+    return in_flow and not {"then", "else"}.isdisjoint(error.absolute_schema_path)
+
+
+def _flow_shape(document: Document, path: Sequence[str | int]) -> str:
+    flow = _at(document.data, path)
+    fields = [str(key) for key in flow] if isinstance(flow, dict) else []
+    return hints.flow_shape_problem(fields) or "name a principal and a network, or a service"
+
+
+def _with_fix(
+    document: Document, error: ValidationError, path: Sequence[str | int], message: str
+) -> str:
+    """``message`` with the fix for the refused value, where xflow knows one."""
+    value = error.instance
+    if not isinstance(value, str):
+        return message
+    expected: Any = error.validator_value
+    if error.validator == "enum":
+        allowed = [v for v in expected if isinstance(v, str)]
+        return message + hints.did_you_mean(value, allowed)
+    section, field = (path[0], path[2]) if len(path) >= 3 else (None, None)
+    if section == "flows" and field == "access":
+        return message + hints.access_hint(value)
+    if section == "assertions" and field == "action":
+        return message + hints.action_hint(value)
+    if section == "flows" and field == "principal":
+        declared = _at(document.data, ["principals"])
+        arns = {
+            str(name): entry["arn"]
+            for name, entry in (declared.items() if isinstance(declared, dict) else ())
+            if isinstance(entry, dict) and isinstance(entry.get("arn"), str)
+        }
+        fix = hints.principal_for_arn(value, arns)
+        if fix is not None:
+            return f"{_where(path)}: a flow names a principal by its spec name, not its ARN; {fix}"
+    return message
+
+
+def _at(data: object, path: Sequence[str | int]) -> object:
+    """The value at ``path`` in ``data``, or None if there is none."""
+    for part in path:
+        if isinstance(data, dict) and isinstance(part, str):
+            data = data.get(part)
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+        else:
+            return None
+    return data
+
+
 def _unknown_fields(
     document: Document, error: ValidationError, path: Sequence[str | int]
 ) -> list[Diagnostic]:
     schema = error.schema if isinstance(error.schema, Mapping) else {}
     known = sorted(schema.get("properties", {}))
-    patterns = [_ecma(p) for p in schema.get("patternProperties", {})]
+    patterns = [ecma(p) for p in schema.get("patternProperties", {})]
     pointer, where = _pointer(path), _where(path)
     diagnostics = []
     instance: Any = error.instance
     for key in instance:
         if key in known or any(p.search(key) for p in patterns):
             continue
-        close = difflib.get_close_matches(key, known, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(known)})"
+        hint = hints.did_you_mean(key, known) or f" (known: {', '.join(known)})"
         span = document.key_spans.get(f"{pointer}/{escape(key)}", document.span(pointer))
         diagnostics.append(Diagnostic("XF102", f"{where}: unknown field {_show(key)}{hint}", span))
     return diagnostics
