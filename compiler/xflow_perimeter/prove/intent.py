@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from xflow_perimeter.iam.evaluate import LOCKOUT_ACTIONS
+from xflow_perimeter.prove.request_classes import root_arn
 from xflow_perimeter.spec import aws_owned
 from xflow_perimeter.spec.model import Bucket, Network, Spec
 from xflow_perimeter.synth.grants import Grant, Scope, ServiceGrant, service_grants
-
-# The bucket owner's root user keeps these despite any Deny in the bucket policy (S3 API reference).
-LOCKOUT_ACTIONS = frozenset({"s3:getbucketpolicy", "s3:putbucketpolicy", "s3:deletebucketpolicy"})
-
-
-def root_arn(account_id: str) -> str:
-    return f"arn:aws:iam::{account_id}:root"
 
 
 class Intent:

@@ -17,6 +17,7 @@ from xflow_perimeter.diagnostics import Diagnostic, Span
 from xflow_perimeter.iam.evaluate import (
     ALLOW_EVERYONE_POLICY,
     DEFAULT_ENDPOINT_POLICY,
+    LOCKOUT_ACTIONS,
     Decision,
     UnsupportedPolicyError,
     evaluate,
@@ -24,7 +25,7 @@ from xflow_perimeter.iam.evaluate import (
 from xflow_perimeter.iam.policy import PolicyDocument
 from xflow_perimeter.iam.request import Caller, Request
 from xflow_perimeter.prove import pool
-from xflow_perimeter.prove.intent import LOCKOUT_ACTIONS, Intent, root_arn
+from xflow_perimeter.prove.intent import Intent
 from xflow_perimeter.prove.network_paths import PathClass, Topology, outside_paths, topology
 from xflow_perimeter.prove.request_classes import (
     CallerClass,
@@ -37,9 +38,10 @@ from xflow_perimeter.prove.request_classes import (
     fresh_account,
     key_witnesses,
     list_prefix_witnesses,
+    root_arn,
 )
 from xflow_perimeter.prove.sweep import Subject, Sweep, bits
-from xflow_perimeter.spec.model import Bucket, Network, Spec
+from xflow_perimeter.spec.model import Bucket, Network, Spec, arn_account
 from xflow_perimeter.synth.grants import Grant, Scope, ServiceGrant, grants
 from xflow_perimeter.terraform.perimeter import Perimeter, TfBucketPolicy
 
@@ -216,7 +218,7 @@ class Verifier:
         owner_root = expect.bit(root_arn(bucket.account_id))
         admins = 0
         for arn in self.spec.admins:
-            if arn.split(":")[4] == bucket.account_id:
+            if arn_account(arn) == bucket.account_id:
                 admins |= expect.bit(arn)
         granted: dict[tuple[str, str], list[tuple[Scope, int]]] = defaultdict(list)
         for grant in mine:
@@ -476,7 +478,7 @@ class Verifier:
         accounts_all = {
             network.account_id,
             *found.accounts,
-            *(g.principal_arn.split(":")[4] for g in mine),
+            *(arn_account(g.principal_arn) for g in mine),
         }
         for name, bucket_accounts in sorted(names.items()):
             spec_policy = self.policies.get(name)
@@ -744,7 +746,7 @@ class Verifier:
 
 def _accounts_of(listed: list[tuple[str, str]]) -> Iterator[tuple[str, str]]:
     for label, arn in listed:
-        yield label, arn.split(":")[4]
+        yield label, arn_account(arn)
 
 
 def _varies_anonymous(found: Constants) -> bool:

@@ -25,7 +25,7 @@ from xflow_perimeter.prove.request_classes import (
     pattern_problems,
 )
 from xflow_perimeter.spec import aws_owned
-from xflow_perimeter.spec.model import Spec
+from xflow_perimeter.spec.model import Spec, arn_account
 from xflow_perimeter.terraform.perimeter import Perimeter, read_perimeter
 from xflow_perimeter.terraform.reader import TfTree
 
@@ -279,7 +279,7 @@ def _exceptions(spec: Spec) -> tuple[str, ...]:
                 "credentials"
             )
     for arn in spec.admins:
-        account = arn.split(":")[4]
+        account = arn_account(arn)
         buckets = sorted(b.name for b in spec.buckets if b.account_id == account)
         if buckets:
             out.append(
