@@ -19,11 +19,13 @@ from xflow_perimeter.iam.evaluate import (
 )
 from xflow_perimeter.iam.policy import Statement
 from xflow_perimeter.iam.request import Caller, NetworkPath, Request
-from xflow_perimeter.prove.layers import Mismatch, Verifier, all_mismatches
+from xflow_perimeter.prove.layers.mismatch import Mismatch
+from xflow_perimeter.prove.layers.schedule import all_mismatches
 from xflow_perimeter.prove.network_paths import NAT_IP, PathClass, topology
 from xflow_perimeter.prove.request_classes import (
     pattern_problems,
 )
+from xflow_perimeter.prove.verifier import Verifier
 from xflow_perimeter.spec import aws_owned
 from xflow_perimeter.spec.model import Spec, arn_account
 from xflow_perimeter.terraform.perimeter import Perimeter, read_perimeter
