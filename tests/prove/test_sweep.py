@@ -20,6 +20,7 @@ from xflow_perimeter.iam.conditions import KEY_TYPES
 from xflow_perimeter.iam.evaluate import UnsupportedPolicyError, evaluate
 from xflow_perimeter.iam.policy import PolicyDocument, parse_policy
 from xflow_perimeter.iam.request import Caller, NetworkPath, Request
+from xflow_perimeter.prove.intent import Intent, Share
 from xflow_perimeter.prove.layers import bucket as bucket_layer
 from xflow_perimeter.prove.layers import endpoint as endpoint_layer
 from xflow_perimeter.prove.layers import mismatch
@@ -354,3 +355,25 @@ def test_the_suite_cross_checks_every_sweep_and_a_sweep_that_misses_is_caught(
         monkeypatch.setattr(layer, "bits", lambda value: iter(()))
     with pytest.raises(AssertionError, match=r"sweep .* != plain loop"):
         verify(narrower, tree)
+
+
+@pytest.mark.parametrize("exhaustive", [False, True])
+def test_the_sweep_and_the_plain_loop_read_one_intent(
+    monkeypatch: pytest.MonkeyPatch, exhaustive: bool
+) -> None:
+    # Drop the uploader's flows from the intent alone (not from the spec's grants): the sweep's
+    # expected bitsets and the plain loop must both see it, or the cross-check fails.
+    uploader = "arn:aws:iam::000000000000:user/Chibayuki"
+    spec = load_spec(REPO / "examples" / "cross-account" / "spec.yaml")
+    tree = read_tree(REPO / "examples" / "cross-account" / "terraform")
+    for name in ("bucket_share", "endpoint_share"):
+        original = getattr(Intent, name)
+
+        def without_uploader(*args: Any, _original: Any = original, **kwargs: Any) -> Share:
+            return tuple((arn, s) for arn, s in _original(*args, **kwargs) if arn != uploader)
+
+        monkeypatch.setattr(Intent, name, without_uploader)
+    report = verify(spec, tree, exhaustive=exhaustive)
+    unintended = [f for f in report.findings if f.code == "XF501" and uploader in f.message]
+    assert unintended, report.findings
+    assert {f.code for f in report.findings} == {"XF501"}

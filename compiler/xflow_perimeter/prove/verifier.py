@@ -170,7 +170,6 @@ class Verifier:
             spec_bucket,
             path.network,
             request.caller.arn,
-            request.caller.account,
             request.action,
             request.key,
             request.list_prefix,

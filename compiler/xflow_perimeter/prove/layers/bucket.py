@@ -3,17 +3,20 @@ everything), for every caller class, path, TLS setting and target; then its serv
 
 from __future__ import annotations
 
-from collections import defaultdict
+import functools
 from collections.abc import Iterator
 
 from xflow_perimeter.iam.evaluate import (
     DEFAULT_ENDPOINT_POLICY,
-    LOCKOUT_ACTIONS,
     UnsupportedPolicyError,
     evaluate,
 )
 from xflow_perimeter.iam.policy import PolicyDocument
-from xflow_perimeter.prove.layers.mismatch import ExpectedCallers, Mismatch, sweep_or_plain
+from xflow_perimeter.prove.layers.mismatch import (
+    ExpectedCallers,
+    Mismatch,
+    sweep_or_plain,
+)
 from xflow_perimeter.prove.layers.service import service_mismatches
 from xflow_perimeter.prove.network_paths import PathClass
 from xflow_perimeter.prove.request_classes import (
@@ -21,12 +24,10 @@ from xflow_perimeter.prove.request_classes import (
     Constants,
     Target,
     caller_classes,
-    root_arn,
 )
 from xflow_perimeter.prove.sweep import Subject, Sweep, bits
 from xflow_perimeter.prove.verifier import Verifier
 from xflow_perimeter.spec.model import Bucket, arn_account
-from xflow_perimeter.synth.grants import Grant, Scope
 
 
 def bucket_mismatches(verifier: Verifier, bucket: Bucket) -> Iterator[Mismatch]:
@@ -52,7 +53,7 @@ def bucket_mismatches(verifier: Verifier, bucket: Bucket) -> Iterator[Mismatch]:
     targets = verifier.targets(found, mine, bucket.name)
     yield from sweep_or_plain(
         verifier,
-        lambda: _swept(verifier, bucket, policy, mine, callers, paths, targets),
+        lambda: _swept(verifier, bucket, policy, callers, paths, targets),
         lambda: _plain(verifier, bucket, policy, callers, paths, targets),
     )
     yield from service_mismatches(verifier, bucket, policy, found)
@@ -86,7 +87,6 @@ def _plain(
                         bucket,
                         path.network,
                         caller.caller.arn,
-                        caller.caller.account,
                         target.action,
                         target.key,
                         target.list_prefix,
@@ -102,7 +102,6 @@ def _swept(
     verifier: Verifier,
     bucket: Bucket,
     policy: PolicyDocument | None,
-    mine: list[Grant],
     callers: list[CallerClass],
     paths: list[PathClass],
     targets: list[Target],
@@ -110,16 +109,7 @@ def _swept(
     """The bucket layer for all callers at once (see sweep.py), in the plain loop's order;
     None when the sweep cannot decide and the plain loop must."""
     expect = ExpectedCallers(callers)
-    owner_root = expect.bit(root_arn(bucket.account_id))
-    admins = 0
-    for arn in verifier.spec.admins:
-        if arn_account(arn) == bucket.account_id:
-            admins |= expect.bit(arn)
-    granted: dict[tuple[str, str], list[tuple[Scope, int]]] = defaultdict(list)
-    for grant in mine:
-        granted[(grant.network, grant.action.lower())].append(
-            (grant.scope, expect.bit(grant.principal_arn))
-        )
+    expected_at: dict[tuple[str | None, bool], list[int]] = {}  # by network and TLS
     subjects = [Subject(c.caller) for c in callers]
     sweeps: dict[bool, Sweep] = {}
     try:
@@ -139,20 +129,22 @@ def _swept(
         sweep = sweeps[path.path.via_endpoint]
         network = path.network.name if path.network is not None else None
         for tls_index, tls in enumerate((True, False)):
+            expected_row = expected_at.get((network, tls))
+            if expected_row is None:
+                expected_row = expect.per_target(
+                    functools.partial(
+                        verifier.intent.bucket_share, bucket, path.network, secure_transport=tls
+                    ),
+                    targets,
+                )
+                expected_at[(network, tls)] = expected_row
             for target_index, target in enumerate(targets):
                 allowed = sweep.allowed_at(
                     target.action, target.key, target.list_prefix, path.path, tls
                 )
                 if allowed is None:
                     return None
-                action = target.action.lower()
-                expected = owner_root if action in LOCKOUT_ACTIONS else 0
-                if tls:
-                    expected |= admins
-                    if network is not None:
-                        for scope, bit in granted.get((network, action), ()):
-                            if scope.covers(target.key, target.list_prefix):
-                                expected |= bit
+                expected = expected_row[target_index]
                 for index in bits(allowed ^ expected):
                     found.append(
                         (index, path_index, tls_index, target_index, bool(allowed >> index & 1))

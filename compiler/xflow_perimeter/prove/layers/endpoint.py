@@ -5,7 +5,6 @@ account, TLS setting where the policy tests it, and target."""
 from __future__ import annotations
 
 import functools
-from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -18,7 +17,11 @@ from xflow_perimeter.iam.evaluate import (
 from xflow_perimeter.iam.policy import PolicyDocument
 from xflow_perimeter.iam.request import Request
 from xflow_perimeter.prove.layers.bucket import varies_anonymous
-from xflow_perimeter.prove.layers.mismatch import ExpectedCallers, Mismatch, sweep_or_plain
+from xflow_perimeter.prove.layers.mismatch import (
+    ExpectedCallers,
+    Mismatch,
+    sweep_or_plain,
+)
 from xflow_perimeter.prove.network_paths import PathClass
 from xflow_perimeter.prove.request_classes import (
     CallerClass,
@@ -30,7 +33,6 @@ from xflow_perimeter.prove.request_classes import (
 from xflow_perimeter.prove.sweep import Subject, Sweep, bits
 from xflow_perimeter.prove.verifier import Verifier
 from xflow_perimeter.spec.model import Network, arn_account
-from xflow_perimeter.synth.grants import Grant, Scope
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +100,7 @@ def endpoint_mismatches(verifier: Verifier, network: Network) -> Iterator[Mismat
             )
             yield from sweep_or_plain(
                 verifier,
-                functools.partial(_swept, verifier, shape, mine, siblings),
+                functools.partial(_swept, verifier, shape, siblings),
                 functools.partial(_plain, verifier, shape),
             )
 
@@ -128,18 +130,12 @@ def _plain(verifier: Verifier, shape: _EndpointShape) -> Iterator[Mismatch]:
 
 
 def _swept(
-    verifier: Verifier, shape: _EndpointShape, mine: list[Grant], siblings: list[Sweep]
+    verifier: Verifier, shape: _EndpointShape, siblings: list[Sweep]
 ) -> list[Mismatch] | None:
     """The endpoint layer for all callers at once, in the plain loop's order; None when the
     sweep cannot decide and the plain loop must."""
     callers, targets = shape.callers, shape.targets
     expect = ExpectedCallers(callers)
-    spec_bucket = verifier.intent.spec_bucket(shape.name, shape.account)
-    granted: dict[str, list[tuple[Scope, int]]] = defaultdict(list)
-    if spec_bucket is not None:
-        for grant in mine:
-            if grant.bucket == spec_bucket.key:
-                granted[grant.action.lower()].append((grant.scope, expect.bit(grant.principal_arn)))
     try:
         sweep = Sweep(
             siblings[0].subjects if siblings else [Subject(c.caller) for c in callers],
@@ -152,7 +148,15 @@ def _swept(
         siblings.append(sweep)
     except UnsupportedPolicyError:
         return None
+    intent = verifier.intent
+    expected_row = expect.per_target(
+        functools.partial(intent.endpoint_share, shape.network, shape.name, shape.account),
+        targets,
+    )
     everyone = (1 << len(callers)) - 1
+    for target_index, target in enumerate(targets):
+        if intent.aws_owned(shape.network, shape.name, target.action, target.key):
+            expected_row[target_index] = everyone
     found: list[tuple[int, int, int, bool]] = []
     for tls_index, tls in enumerate(shape.tls_values):
         for target_index, target in enumerate(targets):
@@ -161,13 +165,7 @@ def _swept(
             )
             if allowed is None:
                 return None
-            if verifier.intent.aws_owned(shape.network, shape.name, target.action, target.key):
-                expected = everyone
-            else:
-                expected = 0
-                for scope, bit in granted.get(target.action.lower(), ()):
-                    if scope.covers(target.key, target.list_prefix):
-                        expected |= bit
+            expected = expected_row[target_index]
             for index in bits(allowed ^ expected):
                 found.append((index, tls_index, target_index, bool(allowed >> index & 1)))
     mismatches = []

@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING
 
 from xflow_perimeter.iam.evaluate import Decision
 from xflow_perimeter.iam.request import Request
+from xflow_perimeter.prove.intent import Share
 from xflow_perimeter.prove.network_paths import PathClass
 from xflow_perimeter.prove.request_classes import CallerClass, Target
 from xflow_perimeter.spec.model import Bucket
+from xflow_perimeter.synth.grants import Scope
 
 if TYPE_CHECKING:
     from xflow_perimeter.prove.verifier import Verifier
@@ -84,10 +86,28 @@ def sweep_or_plain(
 
 
 class ExpectedCallers:
-    """Caller classes by ARN, as bits of the sweep's bitsets."""
+    """Caller classes by ARN, as bits of the sweep's bitsets: a layer's share of the spec (from
+    prove.intent, never restated here) becomes the bitset of the callers it allows."""
 
     def __init__(self, callers: list[CallerClass]) -> None:
         self.bits = {c.caller.arn: 1 << i for i, c in enumerate(callers) if c.caller.arn}
 
-    def bit(self, arn: str) -> int:
-        return self.bits.get(arn, 0)
+    def per_target(self, share_of: Callable[[str], Share], targets: list[Target]) -> list[int]:
+        """For each target, the callers allowed it by ``share_of(action)``, a layer's share."""
+        by_action: dict[str, tuple[tuple[Scope | None, int], ...]] = {}
+        out = []
+        for target in targets:
+            share = by_action.get(target.action)
+            if share is None:
+                share = tuple(
+                    (scope, bit)
+                    for arn, scope in share_of(target.action)
+                    if (bit := self.bits.get(arn, 0))
+                )
+                by_action[target.action] = share
+            expected = 0
+            for scope, bit in share:
+                if scope is None or scope.covers(target.key, target.list_prefix):
+                    expected |= bit
+            out.append(expected)
+        return out

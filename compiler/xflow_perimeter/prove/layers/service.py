@@ -103,13 +103,13 @@ def _swept(
 ) -> list[Mismatch] | None:
     """The service subjects all at once, in the plain loop's order; None when the sweep
     cannot decide and the plain loop must."""
-    covered: list[tuple[ServiceGrant, int]] = []
+    covered: dict[ServiceGrant, int] = {}  # the subjects each service flow is for
     for grant in grants:
         mask = 0
         for bit, (subject, _) in enumerate(subjects):
             if grant.covers(subject.caller.service, subject.source_account, subject.source_arn):
                 mask |= 1 << bit
-        covered.append((grant, mask))
+        covered[grant] = mask
     try:
         sweep = Sweep([s for s, _ in subjects], bucket.name, bucket.account_id, policy, None)
     except UnsupportedPolicyError:
@@ -123,13 +123,9 @@ def _swept(
             if allowed is None:
                 return None
             expected = 0
-            if tls:
-                action = target.action.lower()
-                for grant, mask in covered:
-                    if grant.action.lower() == action and grant.scope.covers(
-                        target.key, target.list_prefix
-                    ):
-                        expected |= mask
+            for grant in verifier.intent.service_share(bucket, target.action, tls):
+                if grant.scope.covers(target.key, target.list_prefix):
+                    expected |= covered[grant]
             for index in bits(allowed ^ expected):
                 found.append((index, tls_index, target_index, bool(allowed >> index & 1)))
     mismatches = []
