@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from xflow_perimeter import __version__
-from xflow_perimeter.cli.main import main
+from xflow_perimeter.cli.main import COMMANDS, main
 
 REPO = Path(__file__).resolve().parents[2]
 CROSS_ACCOUNT = REPO / "examples" / "cross-account" / "spec.yaml"
@@ -312,6 +312,19 @@ def test_an_invalid_spec_leaves_the_previous_output_alone(
     assert code == 2
     assert not fresh.exists()
     assert not (tmp_path / "terraform").exists()
+
+
+def test_each_subcommand_is_a_module_that_registers_itself(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    names = [module.__name__.rsplit(".", 1)[1] for module in COMMANDS]
+    assert names == ["compile", "verify", "explain"]
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    usage = capsys.readouterr().out
+    assert "{compile,verify,explain}" in usage
+    for module in COMMANDS:
+        assert callable(module.add_parser) and callable(module.run)
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
