@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from xflow_perimeter.diagnostics import Diagnostic, XflowError
+from xflow_perimeter.diagnostics import Diagnostic, Severity, XflowError
 from xflow_perimeter.prove import verify as prove
 from xflow_perimeter.prove.explain import (
     BatchAnswer,
@@ -107,7 +107,8 @@ def verify(
     spec_path: Path, tf_root: Path | None = None, *, workers: int | None = None
 ) -> VerifyResult:
     """Prove that the Terraform under ``tf_root`` (default: beside the spec) grants exactly the
-    spec; the report lists findings (exit 1) and constructs the verifier refuses (exit 2).
+    spec; the report lists findings (exit 1), constructs the verifier refuses (exit 2) and
+    warnings, which change no exit code.
 
     ``workers``: processes for the exposure proof (default: one per core on large specs).
     Raises XflowError for an invalid spec, or XF302 when ``tf_root`` is not a directory.
@@ -127,20 +128,23 @@ class Explainer:
     tf_root: Path
     perimeter: Perimeter
     topology: Topology
+    warnings: tuple[Diagnostic, ...] = ()  # what the reader warns of; the answers still hold
 
 
 def open_explainer(spec_path: Path, tf_root: Path | None = None) -> Explainer:
     """Read the spec and the Terraform under ``tf_root`` (default: beside the spec).
 
-    Raises XflowError for an invalid spec or Terraform the verifier refuses to read.
+    Raises XflowError for an invalid spec or Terraform the verifier refuses to read; what the
+    reader only warns of is kept in ``warnings``.
     """
     spec = load_spec(spec_path)
     root = tf_root if tf_root is not None else default_output(spec_path)
     perimeter = perimeter_of(read_tree(root))
-    if perimeter.refusals:
+    warnings = tuple(d for d in perimeter.refusals if d.severity is Severity.WARNING)
+    if len(warnings) < len(perimeter.refusals):
         raise XflowError(list(perimeter.refusals))
     matched = topology(spec, perimeter, constants(perimeter.policies()).vpces)
-    return Explainer(spec, root, perimeter, matched)
+    return Explainer(spec, root, perimeter, matched, warnings)
 
 
 def explain(explainer: Explainer, request: ExplainRequest) -> ExplainResult:

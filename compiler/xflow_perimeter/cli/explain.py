@@ -43,6 +43,8 @@ def add_parser(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     explainer = open_explainer(args.spec, args.tf)
+    for warning in explainer.warnings:
+        print(warning.render(), file=sys.stderr)
     if args.requests is not None:
         return _batch(explainer, args.requests)
     missing = [

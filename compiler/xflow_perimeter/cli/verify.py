@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(report_json(report), indent=2))
         return report.exit_code
-    for diagnostic in report.refusals:
+    for diagnostic in (*report.warnings, *report.refusals):
         print(diagnostic.render())
     for finding in report.findings:
         print(finding.to_diagnostic().render())
@@ -52,7 +52,7 @@ def report_json(report: Report) -> dict[str, object]:
     def diag(d: Diagnostic) -> dict[str, object]:
         return {"code": d.code, "message": d.message, "location": str(d.span) if d.span else None}
 
-    return {
+    out: dict[str, object] = {
         "result": {0: "exact", 1: "findings", 2: "refused"}[report.exit_code],
         "findings": [
             {
@@ -69,3 +69,6 @@ def report_json(report: Report) -> dict[str, object]:
         "exceptions": list(report.exceptions),
         "requests_evaluated": report.requests_evaluated,
     }
+    if report.warnings:  # only then, so that a report without warnings reads as it always has
+        out["warnings"] = [diag(d) for d in report.warnings]
+    return out

@@ -55,6 +55,7 @@ class Report:
     assumptions: tuple[str, ...]
     requests_evaluated: int
     exceptions: tuple[str, ...] = ()  # declared break-glass exemptions, as intended exposure
+    warnings: tuple[Diagnostic, ...] = ()  # printed; unlike refusals they change no exit code
 
     @property
     def exit_code(self) -> int:
@@ -92,6 +93,7 @@ def verify_perimeter(
     context = CheckContext(spec, perimeter, matched, verifier, workers)
     findings: list[Finding] = []
     refusals: list[Diagnostic] = []
+    warnings: list[Diagnostic] = []
     accepted: list[str] = []
     proving = False  # whether a check of the exposure proof ran
     for check in CHECKS:
@@ -101,16 +103,18 @@ def verify_perimeter(
         result = check.run(context)
         findings += result.findings
         refusals += result.refusals
+        warnings += result.warnings
         accepted += result.exceptions
     assumptions = ASSUMPTIONS + egress.assumptions(spec)
     if verifier is None or not proving:
-        return Report(tuple(findings), tuple(refusals), assumptions, 0)
+        return Report(tuple(findings), tuple(refusals), assumptions, 0, warnings=tuple(warnings))
     return Report(
         tuple(findings),
         tuple(refusals),
         assumptions,
         verifier.evaluated,
         declared_exceptions(spec) + tuple(accepted),
+        tuple(warnings),
     )
 
 

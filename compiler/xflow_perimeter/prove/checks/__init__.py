@@ -40,6 +40,7 @@ class CheckResult:
     findings: tuple[Finding, ...] = ()
     refusals: tuple[Diagnostic, ...] = ()
     exceptions: tuple[str, ...] = ()  # exposure the spec accepts, listed in the report
+    warnings: tuple[Diagnostic, ...] = ()  # printed, never a refusal: they change no exit code
 
 
 @dataclass(frozen=True, slots=True)

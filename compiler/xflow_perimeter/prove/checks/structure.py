@@ -1,11 +1,12 @@
 """The structure check: what the Terraform deploys against what the spec declares (XF504 route
 tables without the endpoint, XF505 missing endpoints and bucket policies, XF507 resources the spec
 does not declare), and what the verifier refuses to prove (the reader's refusals, XF405 a second
-endpoint for a network, XF404 patterns the witnesses cannot cover)."""
+endpoint for a network, XF404 patterns the witnesses cannot cover). The reader's warnings are
+passed on as warnings, which stop nothing."""
 
 from __future__ import annotations
 
-from xflow_perimeter.diagnostics import Diagnostic, Span
+from xflow_perimeter.diagnostics import Diagnostic, Severity, Span
 from xflow_perimeter.prove.checks import Check, CheckContext, CheckResult
 from xflow_perimeter.prove.findings import Finding
 from xflow_perimeter.prove.request_classes import pattern_problems
@@ -14,7 +15,10 @@ from xflow_perimeter.terraform.perimeter import Perimeter
 
 
 def check(context: CheckContext) -> CheckResult:
-    refusals = list(context.perimeter.refusals) + _second_endpoints(context)
+    read = context.perimeter.refusals
+    warnings = tuple(d for d in read if d.severity is Severity.WARNING)
+    refusals = [d for d in read if d.severity is not Severity.WARNING]
+    refusals += _second_endpoints(context)
     if context.verifier is not None:
         refusals += [
             Diagnostic("XF404", problem)
@@ -22,7 +26,7 @@ def check(context: CheckContext) -> CheckResult:
         ]
     findings = _endpoints(context) + _associations(context)
     findings += _bucket_policies(context.spec, context.perimeter)
-    return CheckResult(tuple(findings), tuple(refusals))
+    return CheckResult(tuple(findings), tuple(refusals), warnings=warnings)
 
 
 CHECK = Check("structure", check, structural=True)
