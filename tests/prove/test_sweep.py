@@ -20,13 +20,15 @@ from xflow_perimeter.iam.conditions import KEY_TYPES
 from xflow_perimeter.iam.evaluate import UnsupportedPolicyError, evaluate
 from xflow_perimeter.iam.policy import PolicyDocument, parse_policy
 from xflow_perimeter.iam.request import Caller, NetworkPath, Request
-from xflow_perimeter.prove.intent import Intent, Share
+from xflow_perimeter.prove.intent import Intent
 from xflow_perimeter.prove.layers import bucket as bucket_layer
 from xflow_perimeter.prove.layers import endpoint as endpoint_layer
 from xflow_perimeter.prove.layers import mismatch
 from xflow_perimeter.prove.layers import service as service_layer
 from xflow_perimeter.prove.sweep import CALLER_KEYS, SHARED_KEYS, Subject, Sweep
 from xflow_perimeter.prove.verify import verify
+from xflow_perimeter.spec.model import Spec
+from xflow_perimeter.synth.grants import Grant
 from xflow_perimeter.synth.render import policy_attribute
 from xflow_perimeter.terraform.reader import TfTree, read_text, read_tree
 
@@ -366,13 +368,12 @@ def test_the_sweep_and_the_plain_loop_read_one_intent(
     uploader = "arn:aws:iam::000000000000:user/Chibayuki"
     spec = load_spec(REPO / "examples" / "cross-account" / "spec.yaml")
     tree = read_tree(REPO / "examples" / "cross-account" / "terraform")
-    for name in ("bucket_share", "endpoint_share"):
-        original = getattr(Intent, name)
+    built = Intent.__init__
 
-        def without_uploader(*args: Any, _original: Any = original, **kwargs: Any) -> Share:
-            return tuple((arn, s) for arn, s in _original(*args, **kwargs) if arn != uploader)
+    def without_uploader(self: Intent, spec: Spec, grants: tuple[Grant, ...]) -> None:
+        built(self, spec, tuple(g for g in grants if g.principal_arn != uploader))
 
-        monkeypatch.setattr(Intent, name, without_uploader)
+    monkeypatch.setattr(Intent, "__init__", without_uploader)
     report = verify(spec, tree, exhaustive=exhaustive)
     unintended = [f for f in report.findings if f.code == "XF501" and uploader in f.message]
     assert unintended, report.findings

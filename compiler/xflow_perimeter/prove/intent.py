@@ -8,6 +8,8 @@ and the sweep's expected bitsets (prove.layers) are both read from those shares.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
+from types import MappingProxyType
 
 from xflow_perimeter.iam.evaluate import LOCKOUT_ACTIONS
 from xflow_perimeter.prove.request_classes import root_arn
@@ -18,6 +20,7 @@ from xflow_perimeter.synth.grants import Grant, Scope, ServiceGrant, service_gra
 # Who a layer's share of the spec allows one action on one bucket: (principal ARN, scope) pairs,
 # where a scope of None is the whole bucket (the bucket itself and every key).
 Share = tuple[tuple[str, Scope | None], ...]
+_NO_FLOWS: Mapping[str, Share] = MappingProxyType({})
 
 
 def share_covers(
@@ -38,10 +41,17 @@ class Intent:
         self._admins_by_account: dict[str, list[str]] = defaultdict(list)
         for arn in spec.admins:
             self._admins_by_account[arn_account(arn)].append(arn)
-        self._flows: dict[tuple[str, str, str], list[tuple[str, Scope | None]]] = defaultdict(list)
+        # (bucket key, network name) -> lower-cased action -> who the flows allow it, and where
+        flows: dict[tuple[str, str], dict[str, list[tuple[str, Scope | None]]]] = {}
         for grant in grants:
-            key = (grant.bucket, grant.network, grant.action.lower())
-            self._flows[key].append((grant.principal_arn, grant.scope))
+            by_action = flows.setdefault((grant.bucket, grant.network), {})
+            by_action.setdefault(grant.action.lower(), []).append(
+                (grant.principal_arn, grant.scope)
+            )
+        self._flows: dict[tuple[str, str], dict[str, Share]] = {
+            key: {action: tuple(share) for action, share in by_action.items()}
+            for key, by_action in flows.items()
+        }
         self._buckets = {(b.name, b.account_id): b for b in spec.buckets}
         self.service_grants: dict[str, list[ServiceGrant]] = defaultdict(list)
         for service_grant in service_grants(spec):
@@ -65,18 +75,25 @@ class Intent:
             return tuple(share)
         share += ((arn, None) for arn in self._admins_by_account.get(bucket.account_id, ()))
         if network is not None:
-            share += self._flows.get((bucket.key, network.name, lowered), ())
+            share += self._flows.get((bucket.key, network.name), _NO_FLOWS).get(lowered, ())
         return tuple(share)
+
+    def endpoint_flows(
+        self, network: Network, bucket_name: str, bucket_account: str
+    ) -> Mapping[str, Share]:
+        """The endpoint policy's share, by lower-cased action: exactly the flows over ``network``
+        into a spec bucket (and, see ``aws_owned``, the AWS-owned objects its workloads read,
+        which anyone may)."""
+        bucket = self.spec_bucket(bucket_name, bucket_account)
+        if bucket is None:
+            return _NO_FLOWS
+        return self._flows.get((bucket.key, network.name), _NO_FLOWS)
 
     def endpoint_share(
         self, network: Network, bucket_name: str, bucket_account: str, action: str
     ) -> Share:
-        """The endpoint policy's share: exactly the flows over ``network`` into a spec bucket
-        (and, see ``aws_owned``, the AWS-owned objects its workloads read, which anyone may)."""
-        bucket = self.spec_bucket(bucket_name, bucket_account)
-        if bucket is None:
-            return ()
-        return tuple(self._flows.get((bucket.key, network.name, action.lower()), ()))
+        """``endpoint_flows`` for one action."""
+        return self.endpoint_flows(network, bucket_name, bucket_account).get(action.lower(), ())
 
     def service_share(
         self, bucket: Bucket, action: str, secure_transport: bool

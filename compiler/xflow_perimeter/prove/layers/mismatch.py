@@ -94,16 +94,15 @@ class ExpectedCallers:
 
     def per_target(self, share_of: Callable[[str], Share], targets: list[Target]) -> list[int]:
         """For each target, the callers allowed it by ``share_of(action)``, a layer's share."""
-        by_action: dict[str, tuple[tuple[Scope | None, int], ...]] = {}
+        bits = self.bits
+        by_action: dict[str, list[tuple[Scope | None, int]]] = {}
         out = []
         for target in targets:
             share = by_action.get(target.action)
             if share is None:
-                share = tuple(
-                    (scope, bit)
-                    for arn, scope in share_of(target.action)
-                    if (bit := self.bits.get(arn, 0))
-                )
+                share = [
+                    (scope, bit) for arn, scope in share_of(target.action) if (bit := bits.get(arn))
+                ]
                 by_action[target.action] = share
             expected = 0
             for scope, bit in share:
