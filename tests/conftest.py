@@ -49,8 +49,8 @@ def hclfmt() -> str:
 def cross_check_sweeps() -> Iterator[None]:
     """Every verify in the suite also runs the plain one-request-at-a-time loop beside each
     sweep and fails on any difference (xflow_perimeter.prove.sweep must answer exactly like evaluate)."""
-    from xflow_perimeter.prove import layers
+    from xflow_perimeter.prove.layers import mismatch
 
-    layers.CROSS_CHECK = True
+    mismatch.CROSS_CHECK = True
     yield
-    layers.CROSS_CHECK = False
+    mismatch.CROSS_CHECK = False

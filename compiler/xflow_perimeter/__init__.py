@@ -2,7 +2,33 @@
 
 __version__ = "0.1.0"
 
-from xflow_perimeter.api import CompileResult, WriteBack, compile_spec, load_spec
+from xflow_perimeter.api import (
+    CompileResult,
+    Explainer,
+    ExplainRequest,
+    VerifyResult,
+    WriteBack,
+    compile_spec,
+    explain,
+    explain_batch,
+    load_spec,
+    open_explainer,
+    verify,
+)
 from xflow_perimeter.diagnostics import XflowError
 
-__all__ = ["CompileResult", "WriteBack", "XflowError", "__version__", "compile_spec", "load_spec"]
+__all__ = [
+    "CompileResult",
+    "ExplainRequest",
+    "Explainer",
+    "VerifyResult",
+    "WriteBack",
+    "XflowError",
+    "__version__",
+    "compile_spec",
+    "explain",
+    "explain_batch",
+    "load_spec",
+    "open_explainer",
+    "verify",
+]

@@ -1,14 +1,32 @@
-"""The library API behind the CLI: load a spec, compile it, write or check its Terraform."""
+"""The library API behind the CLI: compile a spec into Terraform (written or checked), verify
+the Terraform against the spec, and explain single requests or batches against it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from xflow_perimeter.diagnostics import Diagnostic, XflowError
+from xflow_perimeter.diagnostics import Diagnostic, Severity, XflowError
+from xflow_perimeter.prove import verify as prove
+from xflow_perimeter.prove.explain import (
+    BatchAnswer,
+    ExplainError,
+    ExplainRequest,
+    ExplainResult,
+    explain_lines,
+    explain_one,
+    prepare_batch,
+)
+from xflow_perimeter.prove.network_paths import Topology, topology
+from xflow_perimeter.prove.read import perimeter_of
+from xflow_perimeter.prove.request_classes import constants
+from xflow_perimeter.prove.verify import Report
 from xflow_perimeter.spec import build, model, schema, source
 from xflow_perimeter.synth import limits, output, plan, render
 from xflow_perimeter.synth.output import Change, WriteBack
+from xflow_perimeter.terraform.perimeter import Perimeter
+from xflow_perimeter.terraform.reader import read_tree
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,11 +97,97 @@ def compile_spec(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    tf_root: Path  # the Terraform root that was verified
+    report: Report
+
+    @property
+    def exit_code(self) -> int:
+        return self.report.exit_code
+
+
+def verify(
+    spec_path: Path, tf_root: Path | None = None, *, workers: int | None = None
+) -> VerifyResult:
+    """Prove that the Terraform under ``tf_root`` (default: beside the spec) grants exactly the
+    spec; the report lists findings (exit 1), constructs the verifier refuses (exit 2) and
+    warnings, which change no exit code.
+
+    ``workers``: processes for the exposure proof (default: one per core on large specs).
+    Raises XflowError for an invalid spec, or XF302 when ``tf_root`` is not a directory.
+    """
+    spec = load_spec(spec_path)
+    root = tf_root if tf_root is not None else default_output(spec_path)
+    if not root.is_dir():
+        raise XflowError([Diagnostic("XF302", f"Terraform directory {root} does not exist")])
+    return VerifyResult(root, prove.verify(spec, read_tree(root), workers=workers))
+
+
+@dataclass(frozen=True, slots=True)
+class Explainer:
+    """A spec and its Terraform, read and matched once, to explain requests against."""
+
+    spec: model.Spec
+    tf_root: Path
+    perimeter: Perimeter
+    topology: Topology
+    warnings: tuple[Diagnostic, ...] = ()  # what the reader warns of; the answers still hold
+
+
+def open_explainer(spec_path: Path, tf_root: Path | None = None) -> Explainer:
+    """Read the spec and the Terraform under ``tf_root`` (default: beside the spec).
+
+    Raises XflowError for an invalid spec or Terraform the verifier refuses to read; what the
+    reader only warns of is kept in ``warnings``.
+    """
+    spec = load_spec(spec_path)
+    root = tf_root if tf_root is not None else default_output(spec_path)
+    perimeter = perimeter_of(read_tree(root))
+    warnings = tuple(d for d in perimeter.refusals if d.severity is Severity.WARNING)
+    if len(warnings) < len(perimeter.refusals):
+        raise XflowError(list(perimeter.refusals))
+    matched = topology(spec, perimeter, constants(perimeter.policies()).vpces)
+    return Explainer(spec, root, perimeter, matched, warnings)
+
+
+def explain(explainer: Explainer, request: ExplainRequest) -> ExplainResult:
+    """Decide one request against the Terraform, with the statements that decided it.
+
+    Raises ExplainError for a request that names what the spec does not have, is malformed, or
+    meets a policy construct the evaluator does not model.
+    """
+    try:
+        return explain_one(explainer.spec, explainer.perimeter, explainer.topology, request)
+    except ExplainError:
+        raise
+    except ValueError as error:
+        raise ExplainError(str(error)) from error
+
+
+def explain_batch(explainer: Explainer, lines: Iterable[str]) -> Iterator[BatchAnswer]:
+    """One answer per non-blank JSON Lines request in ``lines``, in order; a line that cannot be
+    answered gets its error instead. The shared work (every policy compiled) is done before
+    this returns, so iterating costs only the requests themselves."""
+    table = prepare_batch(explainer.spec, explainer.perimeter)
+    return explain_lines(explainer.spec, explainer.perimeter, explainer.topology, lines, table)
+
+
 __all__ = [
+    "BatchAnswer",
     "CompileResult",
+    "ExplainError",
+    "ExplainRequest",
+    "ExplainResult",
+    "Explainer",
+    "VerifyResult",
     "WriteBack",
     "XflowError",
     "compile_spec",
     "default_output",
+    "explain",
+    "explain_batch",
     "load_spec",
+    "open_explainer",
+    "verify",
 ]

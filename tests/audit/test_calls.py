@@ -17,7 +17,7 @@ from xflow_perimeter.api import load_spec
 from xflow_perimeter.audit.committed import load_committed
 from xflow_perimeter.audit.permissions import CALLER_OPERATIONS, READS, audit_policy
 from xflow_perimeter.audit.run import AuditSettings, audit
-from xflow_perimeter.cli.audit import run_audit
+from xflow_perimeter.cli.audit import run
 from xflow_perimeter.cli.main import main
 
 REPO = Path(__file__).resolve().parents[2]
@@ -183,7 +183,7 @@ def test_json_report_of_a_clean_deployment(
         format="json",
         print_iam_policy=False,
     )
-    assert run_audit(args, session_hook=hook) == 0
+    assert run(args, session_hook=hook) == 0
     captured = capsys.readouterr()
     assert captured.err == ""  # no progress when stderr is not a terminal
     report = json.loads(captured.out)
@@ -205,7 +205,7 @@ def test_text_report_of_a_drifted_deployment(
         format="text",
         print_iam_policy=False,
     )
-    assert run_audit(args, session_hook=hook) == 1
+    assert run(args, session_hook=hook) == 1
     out = capsys.readouterr().out
     policy_file = deployment.tf_root / "data-ap-northeast-1" / "bucket_policies.tf"
     assert f"{policy_file.as_posix()}:" in out

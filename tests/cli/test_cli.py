@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 
 from xflow_perimeter import __version__
-from xflow_perimeter.cli.main import main
+from xflow_perimeter.cli.main import COMMANDS, main
 
 REPO = Path(__file__).resolve().parents[2]
 CROSS_ACCOUNT = REPO / "examples" / "cross-account" / "spec.yaml"
@@ -321,6 +322,19 @@ def test_an_invalid_spec_leaves_the_previous_output_alone(
     assert not (tmp_path / "terraform").exists()
 
 
+def test_each_subcommand_is_a_module_that_registers_itself(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    names = [module.__name__.rsplit(".", 1)[1] for module in COMMANDS]
+    assert names == ["compile", "verify", "explain", "graph", "audit"]
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    usage = capsys.readouterr().out
+    assert "{compile,verify,explain,graph,audit}" in usage
+    for module in COMMANDS:
+        assert callable(module.add_parser) and callable(module.run)
+
+
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         main(["--version"])
@@ -414,6 +428,59 @@ def test_verify_without_terraform_is_exit_2(
     code, _, err = run(capsys, "verify", spec, "--tf", tmp_path / "nothing")
     assert code == 2
     assert "XF302" in err
+
+
+def _with_override_file(tmp_path: Path) -> Path:
+    """The cross-account example's Terraform with an override file that merges nothing."""
+    root = tmp_path / "terraform"
+    shutil.copytree(CROSS_ACCOUNT.parent / "terraform", root)
+    (root / "data-ap-northeast-1" / "local_override.tf").write_text(
+        "# reviewed: no overrides here\n", encoding="utf-8"
+    )
+    return root
+
+
+def test_a_warning_does_not_change_verifys_exit_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _with_override_file(tmp_path)
+    code, stdout, _ = run(capsys, "verify", CROSS_ACCOUNT, "--tf", root)
+    assert code == 0, stdout
+    lines = stdout.splitlines()
+    assert lines[0] == (
+        "data-ap-northeast-1/local_override.tf:1:1: warning XF404: Terraform merges override "
+        "files into other blocks; xflow reads them as-is"
+    )
+    assert lines[-1].startswith(f"xflow: {root} grants exactly the spec (")
+    code, stdout, _ = run(capsys, "verify", CROSS_ACCOUNT, "--tf", root, "--format", "json")
+    assert code == 0
+    report = json.loads(stdout)
+    assert report["result"] == "exact" and report["refusals"] == []
+    assert [w["code"] for w in report["warnings"]] == ["XF404"]
+    assert report["warnings"][0]["location"] == "data-ap-northeast-1/local_override.tf:1:1"
+    assert report["requests_evaluated"] > 0
+
+
+def test_a_report_without_warnings_has_no_warnings_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, stdout, _ = run(capsys, "verify", CROSS_ACCOUNT, "--format", "json")
+    assert code == 0
+    assert "warnings" not in json.loads(stdout)
+
+
+def test_a_warning_does_not_change_explains_exit_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _with_override_file(tmp_path)
+    code, stdout, err = run(
+        capsys, "explain", CROSS_ACCOUNT, "--tf", root, "--principal", APP_ROLE,
+        "--network", "app", "--bucket", "reports", "--key", "exports/x",
+        "--action", "s3:GetObject",
+    )  # fmt: skip
+    assert code == 0, err
+    assert stdout.startswith("ALLOW: ")
+    assert "warning XF404" in err and "xflow: " not in err
 
 
 # explain -------------------------------------------------------------------------------------------

@@ -20,9 +20,15 @@ from xflow_perimeter.iam.conditions import KEY_TYPES
 from xflow_perimeter.iam.evaluate import UnsupportedPolicyError, evaluate
 from xflow_perimeter.iam.policy import PolicyDocument, parse_policy
 from xflow_perimeter.iam.request import Caller, NetworkPath, Request
-from xflow_perimeter.prove import layers
+from xflow_perimeter.prove.intent import Intent
+from xflow_perimeter.prove.layers import bucket as bucket_layer
+from xflow_perimeter.prove.layers import endpoint as endpoint_layer
+from xflow_perimeter.prove.layers import mismatch
+from xflow_perimeter.prove.layers import service as service_layer
 from xflow_perimeter.prove.sweep import CALLER_KEYS, SHARED_KEYS, Subject, Sweep
 from xflow_perimeter.prove.verify import verify
+from xflow_perimeter.spec.model import Spec
+from xflow_perimeter.synth.grants import Grant
 from xflow_perimeter.synth.render import policy_attribute
 from xflow_perimeter.terraform.reader import TfTree, read_text, read_tree
 
@@ -341,12 +347,34 @@ def test_forked_workers_give_the_same_report_as_one_process(
 def test_the_suite_cross_checks_every_sweep_and_a_sweep_that_misses_is_caught(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    assert layers.CROSS_CHECK, "conftest.py must turn the cross-check on for the whole suite"
+    assert mismatch.CROSS_CHECK, "conftest.py must turn the cross-check on for the whole suite"
     spec = load_spec(REPO / "examples" / "cross-account" / "spec.yaml")
     tree = read_tree(REPO / "examples" / "cross-account" / "terraform")
     narrower = dataclasses.replace(spec, flows=spec.flows[1:])  # the Terraform grants more
     assert verify(narrower, tree).exit_code == 1
     # A sweep that misses every mismatch: only the plain loop beside it can tell.
-    monkeypatch.setattr(layers, "bits", lambda value: iter(()))
+    for layer in (bucket_layer, endpoint_layer, service_layer):
+        monkeypatch.setattr(layer, "bits", lambda value: iter(()))
     with pytest.raises(AssertionError, match=r"sweep .* != plain loop"):
         verify(narrower, tree)
+
+
+@pytest.mark.parametrize("exhaustive", [False, True])
+def test_the_sweep_and_the_plain_loop_read_one_intent(
+    monkeypatch: pytest.MonkeyPatch, exhaustive: bool
+) -> None:
+    # Drop the uploader's flows from the intent alone (not from the spec's grants): the sweep's
+    # expected bitsets and the plain loop must both see it, or the cross-check fails.
+    uploader = "arn:aws:iam::000000000000:user/Chibayuki"
+    spec = load_spec(REPO / "examples" / "cross-account" / "spec.yaml")
+    tree = read_tree(REPO / "examples" / "cross-account" / "terraform")
+    built = Intent.__init__
+
+    def without_uploader(self: Intent, spec: Spec, grants: tuple[Grant, ...]) -> None:
+        built(self, spec, tuple(g for g in grants if g.principal_arn != uploader))
+
+    monkeypatch.setattr(Intent, "__init__", without_uploader)
+    report = verify(spec, tree, exhaustive=exhaustive)
+    unintended = [f for f in report.findings if f.code == "XF501" and uploader in f.message]
+    assert unintended, report.findings
+    assert {f.code for f in report.findings} == {"XF501"}

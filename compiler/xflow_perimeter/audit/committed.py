@@ -8,14 +8,15 @@ from pathlib import Path
 from xflow_perimeter.diagnostics import Severity, Span, XflowError
 from xflow_perimeter.iam.evaluate import DEFAULT_ENDPOINT_POLICY
 from xflow_perimeter.iam.policy import JsonValue, to_json
+from xflow_perimeter.prove.checks import CheckContext, structure
 from xflow_perimeter.prove.network_paths import topology
+from xflow_perimeter.prove.read import perimeter_of
 from xflow_perimeter.spec.model import Network, Spec
 from xflow_perimeter.terraform.perimeter import (
     Perimeter,
     TfAssociation,
     TfBucketPolicy,
     TfEndpoint,
-    read_perimeter,
 )
 from xflow_perimeter.terraform.reader import read_tree
 
@@ -55,11 +56,11 @@ class Committed:
 
 def load_committed(spec: Spec, root: Path) -> Committed:
     """Read the committed Terraform under ``root``; XflowError (exit 2) if verify would refuse it."""
-    perimeter = read_perimeter(read_tree(root))
-    refusals = [d for d in perimeter.refusals if d.severity is Severity.ERROR]
-    structure = topology(spec, perimeter, frozenset())
-    refusals += structure.refusals
-    committed = Committed(spec, perimeter, tuple(sorted(structure.endpoints.items())), root)
+    perimeter = perimeter_of(read_tree(root))
+    paths = topology(spec, perimeter, frozenset())
+    context = CheckContext(spec, perimeter, paths, verifier=None, workers=1)
+    refusals = [d for d in structure.check(context).refusals if d.severity is Severity.ERROR]
+    committed = Committed(spec, perimeter, tuple(sorted(paths.endpoints.items())), root)
     if refusals:
         raise XflowError([replace(d, span=committed.span(d.span)) for d in refusals])
     return committed

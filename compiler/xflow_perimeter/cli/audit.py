@@ -13,7 +13,7 @@ from xflow_perimeter.api import default_output, load_spec
 from xflow_perimeter.diagnostics import EXIT_OK, Diagnostic, XflowError
 
 
-def add_audit(commands: Any) -> None:
+def add_parser(commands: Any) -> None:
     parser = commands.add_parser(
         "audit", help="read the deployed perimeter (read-only) and compare it with the Terraform"
     )
@@ -32,10 +32,10 @@ def add_audit(commands: Any) -> None:
         action="store_true",
         help="print the IAM policy the audit role needs for this spec, and exit",
     )
-    parser.set_defaults(run=run_audit)
+    parser.set_defaults(run=run)
 
 
-def run_audit(args: argparse.Namespace, session_hook: Callable[[Any], None] | None = None) -> int:
+def run(args: argparse.Namespace, session_hook: Callable[[Any], None] | None = None) -> int:
     """``session_hook`` sees every boto3 session the audit makes (to register event handlers)."""
     spec = load_spec(args.spec)
     if args.print_iam_policy:

@@ -14,7 +14,7 @@ from xflow_perimeter.api import load_spec
 from xflow_perimeter.diagnostics import EXIT_INVALID, EXIT_OK
 
 
-def add_graph(commands: Any) -> None:
+def add_parser(commands: Any) -> None:
     parser = commands.add_parser(
         "graph", help="draw the flows a spec declares (Mermaid or Graphviz DOT)"
     )
@@ -23,10 +23,10 @@ def add_graph(commands: Any) -> None:
     parser.add_argument(
         "-o", "--output", type=Path, metavar="FILE", help="write to FILE (default: stdout)"
     )
-    parser.set_defaults(run=run_graph)
+    parser.set_defaults(run=run)
 
 
-def run_graph(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     text = graph.render(graph.draw(spec, str(args.spec)), args.format)
     if args.output is None:

@@ -1,4 +1,8 @@
-"""Command line: `xflow compile|verify|explain`. Parses arguments, calls the library, sets the exit code."""
+"""Command line: `xflow compile|verify|explain|graph|audit`. Parses arguments, calls the library, sets the exit code.
+
+Each subcommand is a module of this package with ``add_parser(commands)`` (its arguments, and
+``run(args) -> exit code`` as the parser's default); COMMANDS lists them.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +10,16 @@ import argparse
 import gc
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from xflow_perimeter import __version__
-from xflow_perimeter.api import compile_spec
-from xflow_perimeter.diagnostics import (
-    EXIT_FINDINGS,
-    EXIT_INTERNAL,
-    EXIT_INVALID,
-    EXIT_OK,
-    Severity,
-    XflowError,
-)
-from xflow_perimeter.synth.output import WriteBack
+from xflow_perimeter.cli import audit as audit_command
+from xflow_perimeter.cli import compile as compile_command
+from xflow_perimeter.cli import explain as explain_command
+from xflow_perimeter.cli import graph as graph_command
+from xflow_perimeter.cli import verify as verify_command
+from xflow_perimeter.diagnostics import EXIT_INTERNAL, EXIT_INVALID, Severity, XflowError
+
+COMMANDS = (compile_command, verify_command, explain_command, graph_command, audit_command)
 
 EPILOG = """exit codes:
   0  success (compile: written or up to date; verify: the Terraform grants exactly the spec)
@@ -39,68 +40,9 @@ def _parser() -> argparse.ArgumentParser:
         "--version", action="version", version=f"xflow {__version__} (xflow-perimeter)"
     )
     commands = parser.add_subparsers(dest="command", required=True)
-
-    compile_cmd = commands.add_parser("compile", help="generate Terraform from a spec")
-    compile_cmd.add_argument("spec", type=Path)
-    compile_cmd.add_argument(
-        "-o", "--output", type=Path, help="output root (default: terraform/ beside the spec)"
-    )
-    mode = compile_cmd.add_mutually_exclusive_group()
-    mode.add_argument(
-        "--check", action="store_true", help="exit 1 if the output is stale; write nothing"
-    )
-    mode.add_argument("--diff", action="store_true", help="print a unified diff; write nothing")
-    checks = compile_cmd.add_mutually_exclusive_group()
-    checks.add_argument(
-        "--prove",
-        action="store_true",
-        help="before writing, also run verify's full exposure proof on the output",
-    )
-    checks.add_argument(
-        "--fast", action="store_true", help="skip reading the output back before writing it"
-    )
-    compile_cmd.set_defaults(run=_compile)
-
-    from xflow_perimeter.cli.audit import add_audit
-    from xflow_perimeter.cli.graph import add_graph
-    from xflow_perimeter.cli.verify_explain import add_explain, add_verify
-
-    add_verify(commands)
-    add_explain(commands)
-    add_graph(commands)
-    add_audit(commands)
+    for command in COMMANDS:
+        command.add_parser(commands)
     return parser
-
-
-def _compile(args: argparse.Namespace) -> int:
-    writeback = WriteBack.CHECK if args.check else WriteBack.DIFF if args.diff else WriteBack.WRITE
-    result = compile_spec(
-        args.spec, args.output, writeback, self_check=not args.fast, prove=args.prove
-    )
-    for warning in result.warnings:
-        print(warning.render(), file=sys.stderr)
-    if writeback is WriteBack.WRITE:
-        for change in result.changes:
-            print(f"{change.kind:<6} {result.output_root / change.path}")
-        print(
-            f"xflow: {len(result.files)} files in {result.output_root}, {len(result.changes)} changed"
-        )
-        return EXIT_OK
-    if writeback is WriteBack.DIFF:
-        sys.stdout.write(result.diff)
-    for change in result.changes:
-        state = {"update": "stale", "delete": "no longer generated", "create": "missing"}[
-            change.kind
-        ]
-        print(f"{state}: {result.output_root / change.path}", file=sys.stderr)
-    if result.changes:
-        print(
-            f"xflow: {len(result.changes)} files out of date; run: xflow compile {args.spec}",
-            file=sys.stderr,
-        )
-        return EXIT_FINDINGS
-    print(f"xflow: {result.output_root} is up to date", file=sys.stderr)
-    return EXIT_OK
 
 
 def print_diagnostics(error: XflowError) -> None:

@@ -81,7 +81,9 @@ ALLOW_EVERYONE_POLICY = parse_policy(
 )
 
 _VERSION = "2012-10-17"
-_POLICY_ACTIONS = frozenset({"s3:getbucketpolicy", "s3:putbucketpolicy", "s3:deletebucketpolicy"})
+# The bucket owner's root user may always manage the bucket policy, whatever it denies (S3 API
+# reference): the lockout rule. Lower-cased, as actions are compared.
+LOCKOUT_ACTIONS = frozenset({"s3:getbucketpolicy", "s3:putbucketpolicy", "s3:deletebucketpolicy"})
 
 Problems = tuple[tuple[Statement | None, str], ...]
 _Target = tuple[str, str]  # lower-cased action, resource ARN
@@ -358,7 +360,7 @@ def _lockout_exempt(request: Request) -> bool:
     return (
         caller.account == request.bucket_account
         and caller.is_root
-        and request.action.lower() in _POLICY_ACTIONS
+        and request.action.lower() in LOCKOUT_ACTIONS
     )
 
 

@@ -42,6 +42,21 @@ class ExplainResult:
     decision: Decision
     description: str  # the request as evaluated, in words
 
+    def to_json(self) -> dict[str, object]:
+        return {
+            "decision": "allow" if self.decision.allowed else "deny",
+            "reason": self.decision.reason,
+            "request": self.description,
+            "deciding": [
+                {
+                    "layer": layer,
+                    "sid": statement.sid,
+                    "location": str(statement.span) if statement.span else None,
+                }
+                for layer, statement in self.decision.deciding
+            ],
+        }
+
 
 class ExplainError(ValueError):
     """A request that names something the spec does not have, or is malformed."""
@@ -141,22 +156,6 @@ def explain_one(
     return ExplainResult(ask, decision, description)
 
 
-def result_json(result: ExplainResult) -> dict[str, object]:
-    return {
-        "decision": "allow" if result.decision.allowed else "deny",
-        "reason": result.decision.reason,
-        "request": result.description,
-        "deciding": [
-            {
-                "layer": layer,
-                "sid": statement.sid,
-                "location": str(statement.span) if statement.span else None,
-            }
-            for layer, statement in result.decision.deciding
-        ],
-    }
-
-
 FIELDS = {"principal", "network", "bucket", "bucket_account", "key", "action", "identity"}
 
 
@@ -217,14 +216,34 @@ def prepare_batch(spec: Spec, perimeter: Perimeter) -> Lookup:
     return table
 
 
+@dataclass(frozen=True, slots=True)
+class BatchAnswer:
+    """The answer to one line of a batch: its result, or why the line could not be answered."""
+
+    line: int  # 1-based line number in the batch
+    result: ExplainResult | None
+    error: str | None = None
+
+    @property
+    def outcome(self) -> Literal["allow", "deny", "error"]:
+        if self.result is None:
+            return "error"
+        return "allow" if self.result.decision.allowed else "deny"
+
+    def to_json(self) -> dict[str, object]:
+        if self.result is None:
+            return {"line": self.line, "error": self.error}
+        return {"line": self.line, **self.result.to_json()}
+
+
 def explain_lines(
     spec: Spec,
     perimeter: Perimeter,
     topology: Topology,
     lines: Iterable[str],
     table: Lookup | None = None,
-) -> Iterator[dict[str, object]]:
-    """One JSON-ready result per non-blank line (``table`` from ``prepare_batch``)."""
+) -> Iterator[BatchAnswer]:
+    """One answer per non-blank line (``table`` from ``prepare_batch``)."""
     if table is None:
         table = prepare_batch(spec, perimeter)
     for number, line in enumerate(lines, 1):
@@ -233,6 +252,6 @@ def explain_lines(
         try:
             result = explain_one(spec, perimeter, topology, parse_request_line(line), table)
         except (ExplainError, ValueError) as error:
-            yield {"line": number, "error": str(error)}
+            yield BatchAnswer(number, None, str(error))
             continue
-        yield {"line": number, **result_json(result)}
+        yield BatchAnswer(number, result)

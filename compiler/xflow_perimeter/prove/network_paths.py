@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from xflow_perimeter.diagnostics import Diagnostic
 from xflow_perimeter.iam.evaluate import DEFAULT_ENDPOINT_POLICY
 from xflow_perimeter.iam.policy import PolicyDocument
 from xflow_perimeter.iam.request import NetworkPath
@@ -31,10 +30,14 @@ class PathClass:
 
 @dataclass(frozen=True, slots=True)
 class Topology:
+    """The spec's networks matched to the Terraform's endpoints, and the paths each offers.
+
+    What is missing or extra (XF504, XF505, XF507) is said by prove.checks.structure."""
+
     endpoints: dict[str, TfEndpoint]  # network name -> its endpoint in the Terraform
     paths: dict[str, tuple[PathClass, ...]]  # network name -> its path classes
-    findings: tuple[Diagnostic, ...]  # structural findings (missing or extra resources)
-    refusals: tuple[Diagnostic, ...]
+    candidates: dict[str, tuple[TfEndpoint, ...]]  # network name -> every endpoint that fits it
+    associated: dict[str, frozenset[str]]  # network name -> route tables of its endpoint
 
 
 def endpoint_policy_of(endpoint: TfEndpoint) -> PolicyDocument:
@@ -42,33 +45,21 @@ def endpoint_policy_of(endpoint: TfEndpoint) -> PolicyDocument:
 
 
 def topology(spec: Spec, perimeter: Perimeter, known_vpces: frozenset[str]) -> Topology:
-    findings: list[Diagnostic] = []
-    refusals: list[Diagnostic] = []
+    """Match each network to its endpoint (by VPC, or by the id of the existing endpoint it
+    adopts) and list its paths; ``known_vpces``: ids the witnesses must not take."""
     matched: dict[str, TfEndpoint] = {}
+    candidates: dict[str, tuple[TfEndpoint, ...]] = {}
     for network in spec.networks:
         if network.endpoint_id is None:
-            candidates = [e for e in perimeter.endpoints if e.vpc_id == network.vpc_id]
+            found = [e for e in perimeter.endpoints if e.vpc_id == network.vpc_id]
         else:
-            candidates = [e for e in perimeter.endpoints if e.endpoint_id == network.endpoint_id]
-        if len(candidates) > 1:
-            refusals.append(
-                Diagnostic(
-                    "XF405",
-                    f"network {network.name!r}: {len(candidates)} S3 endpoints "
-                    f"({', '.join(c.address for c in candidates)}); expected one",
-                    candidates[1].span,
-                )
-            )
-        if not candidates and network.endpoint_id is not None:
-            findings.append(
-                Diagnostic(
-                    "XF505",
-                    f"network {network.name!r}: no aws_vpc_endpoint_policy for its existing endpoint "
-                    f"{network.endpoint_id}; that endpoint then has AWS's default policy, which "
-                    "allows any request to any bucket",
-                    network.span,
-                )
-            )
+            found = [e for e in perimeter.endpoints if e.endpoint_id == network.endpoint_id]
+        candidates[network.name] = tuple(found)
+        if found:
+            matched[network.name] = found[0]
+        elif network.endpoint_id is not None:
+            # No policy in the Terraform for the endpoint the network adopts: it still exists,
+            # with AWS's default policy.
             matched[network.name] = TfEndpoint(
                 address=f"{network.endpoint_id} (existing endpoint, default policy)",
                 module="",
@@ -78,70 +69,30 @@ def topology(spec: Spec, perimeter: Perimeter, known_vpces: frozenset[str]) -> T
                 policy=None,
                 span=None,
             )
-            continue
-        if not candidates:
-            findings.append(
-                Diagnostic(
-                    "XF505",
-                    f"network {network.name!r}: no S3 gateway endpoint"
-                    + (" policy" if network.endpoint_id else "")
-                    + " in the Terraform; its S3 traffic is not governed by xflow",
-                    network.span,
-                )
-            )
-            continue
-        endpoint = candidates[0]
-        if endpoint.region is not None and endpoint.region != network.region:
-            findings.append(
-                Diagnostic(
-                    "XF505",
-                    f"{endpoint.address} serves S3 in {endpoint.region}, but network "
-                    f"{network.name!r} is in {network.region}",
-                    endpoint.span,
-                )
-            )
-        matched[network.name] = endpoint
-    claimed = {e.address for e in matched.values()}
-    for endpoint in perimeter.endpoints:
-        if endpoint.address not in claimed:
-            findings.append(
-                Diagnostic(
-                    "XF507",
-                    f"{endpoint.address} is an S3 endpoint that no network in the spec declares",
-                    endpoint.span,
-                )
-            )
     paths: dict[str, tuple[PathClass, ...]] = {}
+    associated_by_network: dict[str, frozenset[str]] = {}
     taken = set(known_vpces)
     for network in spec.networks:
-        found = matched.get(network.name)
-        associated = _associated(perimeter, found)
+        endpoint = matched.get(network.name)
+        associated = _associated(perimeter, endpoint)
+        associated_by_network[network.name] = frozenset(associated)
         vpce = network.endpoint_id or fresh_id("vpce", network.name, taken)
         taken.add(vpce)
         classes: list[PathClass] = []
-        if found is not None and associated & set(network.route_table_ids):
+        if endpoint is not None and associated & set(network.route_table_ids):
             classes.append(
                 PathClass(
                     "endpoint",
                     network,
                     NetworkPath(vpce=vpce, vpc=network.vpc_id, vpc_source_ip=VPC_SOURCE_IP),
-                    endpoint_policy_of(found),
-                    found,
+                    endpoint_policy_of(endpoint),
+                    endpoint,
                     f"network {network.name}",
                 )
             )
         for rtb in network.route_table_ids:
             if rtb in associated:
                 continue
-            findings.append(
-                Diagnostic(
-                    "XF504",
-                    f"route table {rtb} of network {network.name!r} is not associated with its S3 "
-                    "endpoint: S3 traffic from its subnets leaves without the endpoint policy, so "
-                    "flows from there fail and any credentials can reach any bucket",
-                    network.span,
-                )
-            )
             classes.append(
                 PathClass(
                     "unassociated",
@@ -152,17 +103,8 @@ def topology(spec: Spec, perimeter: Perimeter, known_vpces: frozenset[str]) -> T
                     f"network {network.name} through route table {rtb} (no endpoint association)",
                 )
             )
-        for rtb in sorted(associated - set(network.route_table_ids)):
-            findings.append(
-                Diagnostic(
-                    "XF507",
-                    f"route table {rtb} is associated with the endpoint of network "
-                    f"{network.name!r} but the spec does not list it",
-                    found.span if found else None,
-                )
-            )
         paths[network.name] = tuple(classes)
-    return Topology(matched, paths, tuple(findings), tuple(refusals))
+    return Topology(matched, paths, candidates, associated_by_network)
 
 
 def _associated(perimeter: Perimeter, endpoint: TfEndpoint | None) -> set[str]:

@@ -20,10 +20,13 @@ from xflow_perimeter.iam.matching import may_target
 from xflow_perimeter.iam.policy import PolicyDocument
 from xflow_perimeter.iam.request import Caller
 from xflow_perimeter.spec.actions import all_actions
+from xflow_perimeter.spec.model import arn_account
 
 FUTURE_ACTION = "s3:XflowFutureAction"
 _WITNESS = "xflow-witness"
-_ACCOUNT_IN_ARN = re.compile(r"^arn:aws:iam::([0-9]{12}):")
+# The account of an IAM ARN pattern found in a policy (its resource part may be anything, even a
+# glob); a principal's own ARN is parsed by spec.model.arn_account.
+_ACCOUNT_OF_PATTERN = re.compile(r"^arn:aws:iam::([0-9]{12}):")
 _S3_ARN = "arn:aws:s3:::"
 _FRESH_ACCOUNTS = ("123456789012", "444455556666", "777788889999", "210987654321", "135792468024")
 
@@ -97,7 +100,7 @@ def constants(policies: Iterable[PolicyDocument | None], bucket: str | None = No
                 if into is not None:
                     into.update(condition.values)
     for arn in arns:
-        match = _ACCOUNT_IN_ARN.match(arn)
+        match = _ACCOUNT_OF_PATTERN.match(arn)
         if match:
             accounts.add(match.group(1))
     return Constants(
@@ -113,6 +116,10 @@ def constants(policies: Iterable[PolicyDocument | None], bucket: str | None = No
         frozenset(services),
         frozenset(source_arns),
     )
+
+
+def root_arn(account_id: str) -> str:
+    return f"arn:aws:iam::{account_id}:root"
 
 
 def fresh_account(known: Iterable[str]) -> str:
@@ -160,11 +167,10 @@ def caller_classes(
     out: dict[tuple[str | None, bool], CallerClass] = {}
 
     def add(arn: str, label: str) -> None:
-        match = _ACCOUNT_IN_ARN.match(arn)
-        if match is None or (arn, False) in out:
+        if (arn, False) in out:
             return
         try:
-            caller = Caller(arn=arn, account=match.group(1))
+            caller = Caller(arn=arn, account=arn_account(arn))
         except ValueError:
             return  # not a principal that can sign a request (e.g. a group ARN): no class of its own
         out[(arn, False)] = CallerClass(caller, label)
@@ -175,7 +181,7 @@ def caller_classes(
         add(witness(arn), f"principal {witness(arn)}")
     for account in sorted({*accounts, foreign}):
         suffix = " (an account outside the spec)" if account == foreign else ""
-        add(f"arn:aws:iam::{account}:root", f"the root user of account {account}{suffix}")
+        add(root_arn(account), f"the root user of account {account}{suffix}")
         add(
             f"arn:aws:iam::{account}:role/xflow-unlisted",
             f"unlisted principals of account {account}{suffix}",

@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from xflow_perimeter.iam.conditions import CompiledCondition, conditions_hold
-from xflow_perimeter.iam.evaluate import compiled_policy
+from xflow_perimeter.iam.evaluate import LOCKOUT_ACTIONS, compiled_policy
 from xflow_perimeter.iam.matching import (
     NONE,
     S3_ARN_PREFIX,
@@ -52,7 +52,6 @@ SHARED_KEYS = frozenset(
     }
 )
 _PREFIX_KEY = "s3:prefix"
-_POLICY_ACTIONS = frozenset({"s3:getbucketpolicy", "s3:putbucketpolicy", "s3:deletebucketpolicy"})
 
 # For one policy and one request shape: callers its Denies and Allows match, "sure" where the
 # match is decided and "maybe" where it may hold on a value AWS does not document.
@@ -314,7 +313,7 @@ class Sweep:
         shape = _Shape(self, action, key, list_prefix, path, secure_transport)
         bucket = self._matched(self.bucket, lowered, resource, shape)
         endpoint = self._matched(self.endpoint, lowered, resource, shape)
-        exempt = self.owner_root if lowered in _POLICY_ACTIONS else 0
+        exempt = self.owner_root if lowered in LOCKOUT_ACTIONS else 0
         # evaluate decides with the undocumented matches counted against the request (least)
         # and for it (most), and answers only when both agree.
         least = self._decide(bucket[1], bucket[2], endpoint[1], endpoint[2], exempt)

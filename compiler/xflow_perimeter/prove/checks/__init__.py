@@ -1,0 +1,50 @@
+"""Verify's checks, one module each, run in order by prove.verify (its tuple CHECKS).
+
+A check reads a ``CheckContext`` (the spec, the Terraform read back, the matched topology and,
+unless only the structure is checked, the verifier) and returns a ``CheckResult``. A refusal
+stops the checks after it: what they would prove rests on a construct the verifier cannot read.
+Adding a check is adding a module here and a line to CHECKS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from xflow_perimeter.diagnostics import Diagnostic
+from xflow_perimeter.prove.findings import Finding
+from xflow_perimeter.prove.network_paths import Topology
+from xflow_perimeter.prove.verifier import Verifier
+from xflow_perimeter.spec.model import Spec
+from xflow_perimeter.terraform.perimeter import Perimeter
+
+
+@dataclass(frozen=True, slots=True)
+class CheckContext:
+    spec: Spec
+    perimeter: Perimeter
+    topology: Topology
+    verifier: Verifier | None  # None when only the structure is checked (compile's self-check)
+    workers: int | None  # worker processes for the exposure proof; None: decide by size
+
+    @property
+    def proof(self) -> Verifier:
+        """The verifier, for the checks that need the exposure proof's state."""
+        if self.verifier is None:
+            raise RuntimeError("this check needs the exposure proof, and it was not asked for")
+        return self.verifier
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    findings: tuple[Finding, ...] = ()
+    refusals: tuple[Diagnostic, ...] = ()
+    exceptions: tuple[str, ...] = ()  # exposure the spec accepts, listed in the report
+    warnings: tuple[Diagnostic, ...] = ()  # printed, never a refusal: they change no exit code
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    name: str
+    run: Callable[[CheckContext], CheckResult]
+    structural: bool = False  # runs without the exposure proof (before every check that needs it)

@@ -1,0 +1,63 @@
+"""What verify reports about a difference between the Terraform and the spec: a ``Finding``,
+with a counterexample request and the statements that decided it, in words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from xflow_perimeter.diagnostics import Diagnostic, Span
+from xflow_perimeter.iam.evaluate import Decision
+from xflow_perimeter.iam.policy import Statement
+from xflow_perimeter.iam.request import Request
+from xflow_perimeter.prove.network_paths import PathClass
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    code: str
+    message: str
+    counterexample: str
+    deciding: tuple[str, ...]  # "file:line:col Sid (layer policy)"
+    span: Span | None = field(default=None, compare=False)
+
+    def to_diagnostic(self) -> Diagnostic:
+        notes: tuple[str, ...] = ()
+        if self.counterexample:
+            notes = (f"counterexample: {self.counterexample}",)
+        notes += tuple(f"decided by: {d}" for d in self.deciding)
+        return Diagnostic(self.code, self.message, self.span, notes=notes)
+
+
+def describe_request(request: Request, path: PathClass) -> str:
+    caller = request.caller.arn or "anonymous"
+    where = (
+        f"key={request.key}"
+        if request.key is not None
+        else (
+            f"s3:prefix={request.list_prefix!r}"
+            if request.list_prefix is not None
+            else "bucket itself"
+        )
+    )
+    return (
+        f"{request.action} by {caller} on bucket {request.bucket} (account {request.bucket_account}), "
+        f"{where}, from {path.label}, TLS {'on' if request.secure_transport else 'off'}"
+    )
+
+
+def deciding(decision: Decision) -> tuple[str, ...]:
+    """The Terraform statements behind a decision (synthetic stand-ins, which have no span, omitted)."""
+    refs = tuple(_statement_ref(layer, s) for layer, s in decision.deciding if s.span is not None)
+    if refs:
+        return refs
+    if decision.allowed:
+        return (
+            "no statement in the Terraform denies it, and the caller's identity policy allows it",
+        )
+    return (decision.reason,)
+
+
+def _statement_ref(layer: str, statement: Statement) -> str:
+    where = f"{statement.span}: " if statement.span else ""
+    sid = statement.sid or "(no Sid)"
+    return f"{where}{sid} ({layer} policy)"
