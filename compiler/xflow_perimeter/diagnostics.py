@@ -301,9 +301,9 @@ _ENTRIES = (
         "XF401",
         _E,
         "Terraform file cannot be parsed",
-        "A `.tf` file is not UTF-8, has a syntax error, or holds something Terraform itself "
-        "rejects (an attribute defined twice, a newline in a quoted string, an invalid escape). "
-        "Fix the file at the position shown.",
+        "A `.tf` or `.tf.json` file is not UTF-8, has a syntax error, or holds something Terraform "
+        "itself rejects (an attribute defined twice, a newline in a quoted string, an invalid "
+        "escape). Fix the file at the position shown.",
     ),
     DiagnosticCode(
         "XF402",
@@ -328,8 +328,7 @@ _ENTRIES = (
         "What the verifier cannot evaluate exactly it refuses, never passes: `NotPrincipal`, "
         "unknown condition operators or keys, policy variables, interface endpoints, resources "
         "that change S3 access beside the bucket policy (ACLs, access points, Access Grants). "
-        "Remove the construct or express it in the spec. Override files are a warning: Terraform "
-        "merges them into other blocks, xflow reads them as they are.",
+        "Remove the construct or express it in the spec.",
     ),
     DiagnosticCode(
         "XF405",
@@ -345,6 +344,42 @@ _ENTRIES = (
         "malformed policy document",
         "The policy is not a valid IAM policy document: a missing or misspelt element, a value of "
         "the wrong type, a key given twice. Fix it, or regenerate with `xflow compile`.",
+    ),
+    DiagnosticCode(
+        "XF414",
+        _E,
+        "override file that cannot be merged",
+        "Terraform merges a block of an override file (`override.tf`, `*_override.tf` and their "
+        "`.tf.json` forms) into the block of the same header in the module's other files, and "
+        "rejects one without such a block, `moved`, `import`, `removed` and `check` blocks, and "
+        "`depends_on` in an override. Fix or remove the override.",
+    ),
+    DiagnosticCode(
+        "XF415",
+        _E,
+        "block or local value defined twice in one module",
+        "Two resources (data sources, modules, variables, outputs, providers, checks, local "
+        "values) with the same address in one module directory: Terraform refuses the module. "
+        "Remove or rename one; the message names the first.",
+    ),
+    DiagnosticCode(
+        "XF416",
+        _E,
+        "Terraform file beyond the readers' limits",
+        "A file nested more than 100 deep, with more than 1,000,000 tokens or 200,000 blocks, "
+        "attributes and values, or more than 1,000,000 values inside `jsonencode`; or, outside the "
+        "form xflow writes, more than python-hcl2 takes (1,250,000 characters). "
+        "The readers stop there to keep their time and memory bounded. Split the file, or write it "
+        "the way `xflow compile` does.",
+    ),
+    DiagnosticCode(
+        "XF418",
+        _E,
+        "module manifest or folder that cannot be read",
+        "A module directory's `xflow-module.json` is not one xflow writes, or names a spec that "
+        "does not exist; a symbolic link to a folder stands under the Terraform root (xflow does "
+        "not follow it); or an OpenTofu `.tofu` file, which OpenTofu reads in place of the `.tf` "
+        "file of its name, stands in a module directory. Fix or remove it.",
     ),
     # Verify findings (XF5xx)
     DiagnosticCode(
