@@ -373,6 +373,15 @@ _ENTRIES = (
         "the way `xflow compile` does.",
     ),
     DiagnosticCode(
+        "XF417",
+        _E,
+        "policy larger than AWS accepts",
+        "An endpoint policy over 20,480 characters, or a bucket policy over 20,480 bytes (as "
+        "compact JSON, as compile measures them), or with more statements than fit in that size: "
+        "AWS would reject it, so verify refuses it before evaluating it. Regenerate with `xflow "
+        "compile`.",
+    ),
+    DiagnosticCode(
         "XF418",
         _E,
         "module manifest or folder that cannot be read",

@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 
 from xflow_perimeter.diagnostics import Diagnostic, Span
 from xflow_perimeter.iam.evaluate import unsupported
-from xflow_perimeter.iam.policy import PolicyDocument, PolicyParseError, parse_policy
+from xflow_perimeter.iam.policy import (
+    BUCKET_POLICY_LIMIT,
+    ENDPOINT_POLICY_LIMIT,
+    PolicyDocument,
+    PolicyParseError,
+    compact_size,
+    parse_policy,
+)
 from xflow_perimeter.terraform.reader import (
     Block,
     JsonEncoded,
@@ -136,6 +143,18 @@ class _Reader:
                 "XF402",
                 f"{address}.policy is {_describe(value)}; xflow verifies policies written as "
                 "jsonencode({...}) of literal values (regenerate with xflow compile)",
+                span,
+            )
+            return None
+        in_bytes = layer == "bucket"
+        limit = BUCKET_POLICY_LIMIT if in_bytes else ENDPOINT_POLICY_LIMIT
+        size = compact_size(value.value, in_bytes=in_bytes)
+        if size > limit:
+            unit = "bytes" if in_bytes else "characters"
+            self.refuse(
+                "XF417",
+                f"{address}.policy is {size:,} {unit}, over AWS's limit of {limit:,} for "
+                f"{'a bucket' if in_bytes else 'an endpoint'} policy: AWS would reject it",
                 span,
             )
             return None
