@@ -238,6 +238,13 @@ _ENTRIES = (
         "bucket's own account. Without one, only that account's root user could still read or "
         "replace the policy. Add a role of that account to `admins`.",
     ),
+    DiagnosticCode(
+        "XF230",
+        _E,
+        "declared exception names a Terraform address twice",
+        "Each entry of the spec's `exceptions` names one Terraform block; the same address twice "
+        "is ambiguous (which reason holds?). Keep one entry per address.",
+    ),
     # Compile (XF3xx)
     DiagnosticCode(
         "XF301",
