@@ -333,17 +333,16 @@ _ENTRIES = (
         _E,
         "construct the verifier does not model",
         "What the verifier cannot evaluate exactly it refuses, never passes: `NotPrincipal`, "
-        "unknown condition operators or keys, policy variables, interface endpoints, resources "
-        "that change S3 access beside the bucket policy (ACLs, access points, Access Grants). "
-        "Remove the construct or express it in the spec.",
+        "unknown condition operators or keys, policy variables. (Blocks that change S3 access "
+        "beside the bucket policy are XF411.) Remove the construct or express it in the spec.",
     ),
     DiagnosticCode(
         "XF405",
         _E,
         "second policy for one bucket or endpoint",
         "S3 keeps one policy per bucket and an endpoint has one policy, so two resources that set "
-        "it overwrite each other on every apply (an inline `policy` on `aws_s3_bucket` counts as "
-        "one); so do two S3 gateway endpoints for one network. Keep one.",
+        "it overwrite each other on every apply (an inline `policy` on `aws_s3_bucket` is refused "
+        "as XF411); so do two S3 gateway endpoints for one network. Keep one.",
     ),
     DiagnosticCode(
         "XF406",
@@ -351,6 +350,48 @@ _ENTRIES = (
         "malformed policy document",
         "The policy is not a valid IAM policy document: a missing or misspelt element, a value of "
         "the wrong type, a key given twice. Fix it, or regenerate with `xflow compile`.",
+    ),
+    DiagnosticCode(
+        "XF410",
+        _E,
+        "block xflow does not model; a reviewed exception in the spec can accept it",
+        "Verify proves the perimeter resources it models and refuses every other block rather than "
+        "pass it unseen: other resources and data sources, `provider` and `import` blocks, "
+        "`terraform` settings beyond versions, providers, backend and cloud. Remove the block, or "
+        "review it and declare it in the spec's `exceptions` with the reason it is safe; verify "
+        "then lists it in its report.",
+    ),
+    DiagnosticCode(
+        "XF411",
+        _E,
+        "block that changes S3 access beside the proved policies; no exception accepts it",
+        "ACLs (`aws_s3_bucket_acl`, `acl` or `grant` on buckets and objects), ownership controls, "
+        "public access blocks, access points and other `aws_s3control_*` resources, replication, "
+        "website and acceleration settings, an inline bucket `policy`, other S3 endpoints, routes, "
+        'route tables, gateways, VPCs, subnets and DNS, provisioners, `data "external"`, '
+        "`removed` blocks that leave such a resource deployed, and an `aws` provider from another "
+        "source than hashicorp/aws all change who reaches S3 data, or by which path, outside the "
+        "policies verify proves. Remove it or manage it outside the Terraform root xflow verifies.",
+    ),
+    DiagnosticCode(
+        "XF412",
+        _E,
+        "`module` block",
+        "A module deploys what its source holds, which verify does not read (local, hidden or "
+        "remote). Put what it deploys in the module directory as resources, or remove it. No "
+        "exception accepts it.",
+    ),
+    DiagnosticCode(
+        "XF413",
+        _E,
+        "meta-argument, argument or nested block on a perimeter resource that verify does not "
+        "model",
+        "`count` and `for_each` (Terraform may deploy the resource any number of times, none "
+        "included), `provider` (another account, Region or API endpoint), `dynamic` blocks, "
+        "`lifecycle { ignore_changes }` other than for tags (Terraform keeps whatever is "
+        "deployed), and arguments or nested blocks verify does not read change what is deployed "
+        "beyond what verify proves. `depends_on`, `timeouts` and the rest of `lifecycle` are fine. "
+        "Remove it.",
     ),
     DiagnosticCode(
         "XF414",
@@ -392,10 +433,26 @@ _ENTRIES = (
         "XF418",
         _E,
         "module manifest or folder that cannot be read",
-        "A module directory's `xflow-module.json` is not one xflow writes, or names a spec that "
-        "does not exist; a symbolic link to a folder stands under the Terraform root (xflow does "
-        "not follow it); or an OpenTofu `.tofu` file, which OpenTofu reads in place of the `.tf` "
-        "file of its name, stands in a module directory. Fix or remove it.",
+        "A module directory's `xflow-module.json` is not one xflow writes; a symbolic link to a "
+        "folder stands under the Terraform root (xflow does not follow it); or an OpenTofu "
+        "`.tofu` file, which OpenTofu reads in place of the `.tf` file of its name, stands in a "
+        "module directory. Fix or remove it.",
+    ),
+    DiagnosticCode(
+        "XF419",
+        _E,
+        "declared exception that matches no refused block",
+        "An exception's address names no block in the Terraform (addresses are the module "
+        "directory under the Terraform root, then the block's address there), or a block that "
+        "needs no exception. Correct the address or remove the exception, so that none outlives "
+        "its block.",
+    ),
+    DiagnosticCode(
+        "XF420",
+        _E,
+        "declared exception for a block that no exception can accept",
+        "The exception names a perimeter resource, which verify proves itself, or a block refused "
+        "whatever the spec says (XF411, XF412). Remove the exception.",
     ),
     # Verify findings (XF5xx)
     DiagnosticCode(

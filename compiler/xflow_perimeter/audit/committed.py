@@ -55,7 +55,7 @@ class Committed:
 
 def load_committed(spec: Spec, root: Path) -> Committed:
     """Read the committed Terraform under ``root``; XflowError (exit 2) if verify would refuse it."""
-    perimeter = read_perimeter(read_tree(root))
+    perimeter = read_perimeter(read_tree(root, spec_path=Path(spec.path)), spec.exceptions)
     refusals = [d for d in perimeter.refusals if d.severity is Severity.ERROR]
     structure = topology(spec, perimeter, frozenset())
     refusals += structure.refusals

@@ -85,7 +85,7 @@ def run_verify(args: argparse.Namespace) -> int:
     root = args.tf if args.tf is not None else default_output(args.spec)
     if not root.is_dir():
         raise XflowError([Diagnostic("XF302", f"Terraform directory {root} does not exist")])
-    report = verify(spec, read_tree(root))
+    report = verify(spec, read_tree(root, spec_path=args.spec))
     if args.format == "json":
         print(json.dumps(_report_json(report), indent=2))
         return report.exit_code
@@ -112,7 +112,7 @@ def run_verify(args: argparse.Namespace) -> int:
 def run_explain(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     root = args.tf if args.tf is not None else default_output(args.spec)
-    perimeter = read_perimeter(read_tree(root))
+    perimeter = read_perimeter(read_tree(root, spec_path=args.spec), spec.exceptions)
     if perimeter.refusals:
         raise XflowError(list(perimeter.refusals))
     topo = topology(spec, perimeter, constants(perimeter.policies()).vpces)

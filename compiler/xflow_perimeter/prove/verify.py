@@ -143,7 +143,8 @@ def verify(
     many processes check buckets and networks (default: one per core for large specs, else 1);
     the report does not depend on it.
     """
-    return verify_perimeter(spec, read_perimeter(tree), exhaustive=exhaustive, workers=workers)
+    perimeter = read_perimeter(tree, spec.exceptions)
+    return verify_perimeter(spec, perimeter, exhaustive=exhaustive, workers=workers)
 
 
 def verify_perimeter(
@@ -206,7 +207,7 @@ def verify_perimeter(
         tuple(refusals),
         assumptions,
         verifier.evaluated,
-        _exceptions(spec) + accepted,
+        _exceptions(spec) + accepted + perimeter.declared(),
     )
 
 

@@ -6,10 +6,12 @@ which are module directories of their own), override files (``override.tf``, ``*
 and their ``.tf.json`` forms) after the others. Like Terraform, names starting with ``.`` are not
 configuration. What ``terraform init`` and ``plan`` leave behind (``.terraform/``,
 ``.terraform.lock.hcl``, state and plan files) is not configuration either, nor is ``.git/``.
+OpenTofu's own ``*.tofu`` files, which OpenTofu reads in place of ``*.tf`` ones, are refused.
 
 A module directory that compile generated for another spec carries an ``xflow-module.json``
 naming that spec (see :mod:`xflow_perimeter.synth.manifest`); it is left to that spec and
-reported. One naming this spec, or none, is read.
+reported. One naming this spec, or a file that does not exist (a tree copied without its
+spec), or none, is read.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from xflow_perimeter.terraform.records import SkippedModule
 
 _NOT_CONFIGURATION = frozenset((".terraform", ".git"))
 _SUFFIXES = (".tf", ".tf.json")
+_OPENTOFU = (".tofu", ".tofu.json")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,13 @@ def find_modules(root: Path, spec_path: Path | None = None) -> Layout:
             d for d in dirs if d not in _NOT_CONFIGURATION and not (here / d).is_symlink()
         )
         config = sorted(n for n in names if is_configuration(n) and not (here / n).is_dir())
+        for name in sorted(n for n in names if n.endswith(_OPENTOFU) and not n.startswith(".")):
+            rel = f"{directory}/{name}" if directory else name
+            message = (
+                f"{name} is an OpenTofu file, which OpenTofu reads in place of the .tf file of "
+                "its name; xflow reads what Terraform reads, so rename it or remove it"
+            )
+            problems.append(Diagnostic("XF418", message, Span(rel, 1, 1)))
         if not config:
             continue
         if MANIFEST_NAME in names:
@@ -119,13 +129,6 @@ def _manifest_owner(
             )
         )
         return None
-    if spec is None or names_spec(manifest, folder, spec):
-        return None
-    if not (folder / manifest.spec).is_file():
-        message = (
-            f"the module manifest names {manifest.spec!r}, which is not a file: no spec owns "
-            "this module"
-        )
-        problems.append(Diagnostic("XF418", message, where))
-        return None
+    if spec is None or names_spec(manifest, folder, spec) or not (folder / manifest.spec).is_file():
+        return None  # this spec's, or no spec's at all (a copied tree): read, never hidden
     return SkippedModule(directory, manifest.spec, where)
