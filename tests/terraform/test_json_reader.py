@@ -123,3 +123,26 @@ def test_too_many_elements_are_refused() -> None:
     with pytest.raises(XflowError) as caught:
         read_text(text, "t.tf.json")
     assert [d.code for d in caught.value.diagnostics] == ["XF416"]
+
+
+def test_nested_blocks_are_known_per_kind_of_block() -> None:
+    text = json.dumps(
+        {
+            "resource": {
+                "x_y": {
+                    "z": {
+                        "data": {"k": "v"},
+                        "dynamic": {"rule": {"for_each": [], "content": {"a": 1}}},
+                    }
+                }
+            },
+            "check": {"c": {"data": {"aws_region": {"here": {}}}}},
+        }
+    )
+    resource, check = read_text(text, "t.tf.json").blocks
+    assert [name for name, _, _ in resource.attributes] == ["data"]
+    [dynamic] = resource.nested
+    assert (dynamic.block_type, dynamic.labels) == ("dynamic", ("rule",))
+    assert [n.block_type for n in dynamic.nested] == ["content"]
+    [scoped] = check.nested
+    assert (scoped.block_type, scoped.labels) == ("data", ("aws_region", "here"))

@@ -35,23 +35,27 @@ _TOP_LEVEL_LABELS = {
     "import": 0,
     "removed": 0,
 }
-# Names that Terraform's JSON syntax reads as nested blocks (with their label count) rather than
-# attributes, in the blocks where Terraform knows them; every other key is an attribute.
-_NESTED_LABELS = {
+# The nested blocks Terraform's JSON syntax knows in each kind of block (name: label count);
+# every other key of a body is an attribute.
+_RESOURCE_NESTED = {
     "lifecycle": 0,
     "provisioner": 1,
     "connection": 0,
     "dynamic": 1,
     "timeouts": 0,
-    "required_providers": 0,
-    "backend": 1,
-    "cloud": 0,
-    "precondition": 0,
-    "postcondition": 0,
-    "validation": 0,
-    "assert": 0,
-    "data": 2,
-    "content": 0,
+}
+_NESTED: dict[str, dict[str, int]] = {
+    "resource": _RESOURCE_NESTED,
+    "data": _RESOURCE_NESTED,
+    "dynamic": {"content": 0, "dynamic": 1},
+    "content": {"dynamic": 1},
+    "lifecycle": {"precondition": 0, "postcondition": 0},
+    "provisioner": {"connection": 0},
+    "removed": {"lifecycle": 0, "provisioner": 1, "connection": 0},
+    "variable": {"validation": 0},
+    "output": {"precondition": 0},
+    "check": {"data": 2, "assert": 0},
+    "terraform": {"required_providers": 0, "backend": 1, "cloud": 0},
 }
 _COMMENT = "//"
 _BLANK = re.compile(r"[ \t\n\r]*")
@@ -221,8 +225,8 @@ class _Reader:
         def member(key: _Key) -> int:
             if key.name == _COMMENT:
                 return self.decode(key.value_pos)[1]
-            if key.name in _NESTED_LABELS and self.text.startswith(("{", "["), key.value_pos):
-                labels = _NESTED_LABELS[key.name]
+            labels = _NESTED.get(block_type, {}).get(key.name)
+            if labels is not None and self.text.startswith(("{", "["), key.value_pos):
                 return self.labelled(key.name, labels, (), key.pos, key.value_pos, nested)
             self.count(key.pos)
             data, end = self.decode(key.value_pos)
