@@ -396,3 +396,40 @@ def test_exception_addresses_are_checked_by_the_schema(
     with pytest.raises(XflowError) as caught:
         load_spec(spec)
     assert [d.code for d in caught.value.diagnostics] == ["XF104"]
+
+
+@pytest.mark.parametrize(
+    ("providers", "verdict"),
+    [
+        ('aws = "~> 5.0"', 0),
+        ('aws = {\n      version = ">= 5.0"\n    }', 0),
+        ('aws = {\n      source = "HashiCorp/AWS"\n    }', 0),
+        ("aws = var.providers", 2),
+        ("aws = {\n      source = var.source\n    }", 2),
+        ('aws = {\n      source = "registry.example.com/hashicorp/aws"\n    }', 2),
+    ],
+)
+def test_the_aws_provider_must_be_hashicorps(tmp_path: Path, providers: str, verdict: int) -> None:
+    text = f"terraform {{\n  required_providers {{\n    {providers}\n  }}\n}}\n"
+    report = verify_with(tmp_path, {f"{DATA}/providers.tf": text})
+    assert report.exit_code == verdict, report.refusals
+    if verdict:
+        [problem] = refused(report, "XF411")
+        assert "not hashicorp/aws" in problem.message
+
+
+def test_json_and_override_files_meet_the_same_rules(tmp_path: Path) -> None:
+    files = {
+        f"{DATA}/count.tf.json": (
+            '{"resource": {"aws_s3_bucket_policy": {"reports": {"count": 0}}}}'
+        ),
+        f"{DATA}/policy_override.tf": (
+            'resource "aws_s3_bucket_policy" "reports" {\n'
+            '  provisioner "local-exec" {\n    command = "true"\n  }\n}\n'
+        ),
+    }
+    report = verify_with(tmp_path, files)
+    assert report.exit_code == 2
+    assert [where(d) for d in refused(report, "XF415")] == [f"{DATA}/count.tf.json:1:40"]
+    [provisioner] = refused(report, "XF411")
+    assert "provisioner" in provisioner.message

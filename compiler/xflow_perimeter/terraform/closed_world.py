@@ -279,7 +279,7 @@ def _judge_terraform(block: Block) -> tuple[Verdict, str]:
                         if isinstance(entry, Literal) and isinstance(entry.value, str)
                         else "?"
                     )
-                elif not value.entries and value.text.strip("{} \n"):
+                elif not value.entries and value.text.strip("{} \t\r\n"):
                     source = "?"  # an object whose keys the readers could not take literally
             elif not isinstance(value, Literal):
                 source = "?"
