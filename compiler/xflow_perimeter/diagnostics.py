@@ -416,7 +416,7 @@ _ENTRIES = (
         "Terraform file beyond the readers' limits",
         "A file nested more than 100 deep, with more than 1,000,000 tokens or 200,000 blocks, "
         "attributes and values, or more than 1,000,000 values inside `jsonencode`; or, outside the "
-        "form xflow writes, more than python-hcl2 takes (1,250,000 characters). "
+        "form xflow writes, more than python-hcl2 takes (1,250,000 characters, 120,000 tokens). "
         "The readers stop there to keep their time and memory bounded. Split the file, or write it "
         "the way `xflow compile` does.",
     ),

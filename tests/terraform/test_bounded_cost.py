@@ -176,6 +176,19 @@ def test_the_general_reader_takes_no_file_over_its_cap() -> None:
     assert f"{limits.GENERAL_READER_MAX_CHARS:,}" in problem.message
 
 
+def test_the_general_reader_takes_no_file_with_too_many_tokens() -> None:
+    """A traversal of 1.2 MB, under the size cap, took python-hcl2 14 s and 900 MB."""
+    text = "locals {\n  x = a" + '["k"]' * 240_000 + "\n}\n"
+    assert len(text) < limits.GENERAL_READER_MAX_CHARS
+    started = time.process_time()
+    with pytest.raises(XflowError) as caught:
+        read_text(text, "t.tf")
+    assert time.process_time() - started < 1.0
+    [problem] = caught.value.diagnostics
+    assert problem.code == "XF416"
+    assert f"({limits.GENERAL_READER_MAX_TOKENS:,})" in problem.message
+
+
 # -- policies larger than AWS accepts are refused before evaluation ----------------------------------
 
 

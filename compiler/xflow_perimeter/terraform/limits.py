@@ -7,12 +7,21 @@ stays far inside every limit; a file beyond one is refused (XF416) with what to 
 
 from __future__ import annotations
 
+import re
+
 from xflow_perimeter.diagnostics import Diagnostic, Span, XflowError
 
 # The general reader (python-hcl2) needs up to 500 bytes of memory and 9 us of CPU per character
 # (a 1.24 MB file: 600 MB, 11 s), so it takes no larger file than this: 4.2 times the largest file
 # of the 10,000-flow benchmark (298,000 characters). The fast reader has no such limit.
 GENERAL_READER_MAX_CHARS = 1_250_000
+# Its cost follows the tokens more than the characters (a 1.24 MB traversal a["k"]["k"]...: 14 s,
+# 900 MB), so it also takes no file with more tokens than 1.5 times those of that 4x file
+# (80,528 tokens, read in 3.2 s and 180 MB); GENERAL_READER_TOKEN counts them, roughly.
+GENERAL_READER_MAX_TOKENS = 120_000
+GENERAL_READER_TOKEN = re.compile(
+    r'"(?:[^"\\\n]|\\.)*+"|#[^\n]*+|//[^\n]*+|/\*.*?\*/|[A-Za-z_][A-Za-z0-9_-]*+|[0-9]++|\S', re.S
+)
 # Brackets and braces open at once. A generated policy nests 8 deep.
 MAX_DEPTH = 100
 # Tokens of one HCL file: a generated file has one per 16 characters, so this is some 16 MB.

@@ -116,6 +116,14 @@ def read_text(text: str, path: str) -> TfFile:
                 "or write it the way xflow compile does"
             )
             raise limits.over_limit(path, what)
+        tokens = limits.GENERAL_READER_TOKEN.subn("", text)[1]
+        if tokens > limits.GENERAL_READER_MAX_TOKENS:
+            what = (
+                f"some {tokens:,} tokens outside the form xflow writes ({reason}) are more than "
+                f"the general reader takes ({limits.GENERAL_READER_MAX_TOKENS:,}); split the file "
+                "or write it the way xflow compile does"
+            )
+            raise limits.over_limit(path, what)
         return _read_text_hcl2(text, path)
 
 
