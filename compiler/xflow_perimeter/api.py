@@ -19,13 +19,12 @@ from xflow_perimeter.prove.explain import (
     prepare_batch,
 )
 from xflow_perimeter.prove.network_paths import Topology, topology
-from xflow_perimeter.prove.read import perimeter_of
 from xflow_perimeter.prove.request_classes import constants
 from xflow_perimeter.prove.verify import Report
 from xflow_perimeter.spec import build, model, schema, source
 from xflow_perimeter.synth import limits, output, plan, render
 from xflow_perimeter.synth.output import Change, WriteBack
-from xflow_perimeter.terraform.perimeter import Perimeter
+from xflow_perimeter.terraform.perimeter import Perimeter, read_perimeter
 from xflow_perimeter.terraform.reader import read_tree
 
 
@@ -121,7 +120,9 @@ def verify(
     root = tf_root if tf_root is not None else default_output(spec_path)
     if not root.is_dir():
         raise XflowError([Diagnostic("XF302", f"Terraform directory {root} does not exist")])
-    return VerifyResult(root, prove.verify(spec, read_tree(root), workers=workers))
+    return VerifyResult(
+        root, prove.verify(spec, read_tree(root, spec_path=spec_path), workers=workers)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +144,7 @@ def open_explainer(spec_path: Path, tf_root: Path | None = None) -> Explainer:
     """
     spec = load_spec(spec_path)
     root = tf_root if tf_root is not None else default_output(spec_path)
-    perimeter = perimeter_of(read_tree(root))
+    perimeter = read_perimeter(read_tree(root, spec_path=spec_path), spec.exceptions)
     warnings = tuple(d for d in perimeter.refusals if d.severity is Severity.WARNING)
     if len(warnings) < len(perimeter.refusals):
         raise XflowError(list(perimeter.refusals))

@@ -238,6 +238,13 @@ _ENTRIES = (
         "bucket's own account. Without one, only that account's root user could still read or "
         "replace the policy. Add a role of that account to `admins`.",
     ),
+    DiagnosticCode(
+        "XF230",
+        _E,
+        "declared exception names a Terraform address twice",
+        "Each entry of the spec's `exceptions` names one Terraform block; the same address twice "
+        "is ambiguous (which reason holds?). Keep one entry per address.",
+    ),
     # Compile (XF3xx)
     DiagnosticCode(
         "XF301",
@@ -301,9 +308,9 @@ _ENTRIES = (
         "XF401",
         _E,
         "Terraform file cannot be parsed",
-        "A `.tf` file is not UTF-8, has a syntax error, or holds something Terraform itself "
-        "rejects (an attribute defined twice, a newline in a quoted string, an invalid escape). "
-        "Fix the file at the position shown.",
+        "A `.tf` or `.tf.json` file is not UTF-8, has a syntax error, or holds something Terraform "
+        "itself rejects (an attribute defined twice, a newline in a quoted string, an invalid "
+        "escape). Fix the file at the position shown.",
     ),
     DiagnosticCode(
         "XF402",
@@ -326,18 +333,16 @@ _ENTRIES = (
         _E,
         "construct the verifier does not model",
         "What the verifier cannot evaluate exactly it refuses, never passes: `NotPrincipal`, "
-        "unknown condition operators or keys, policy variables, interface endpoints, resources "
-        "that change S3 access beside the bucket policy (ACLs, access points, Access Grants). "
-        "Remove the construct or express it in the spec. Override files are a warning: Terraform "
-        "merges them into other blocks, xflow reads them as they are.",
+        "unknown condition operators or keys, policy variables. (Blocks that change S3 access "
+        "beside the bucket policy are XF411.) Remove the construct or express it in the spec.",
     ),
     DiagnosticCode(
         "XF405",
         _E,
         "second policy for one bucket or endpoint",
         "S3 keeps one policy per bucket and an endpoint has one policy, so two resources that set "
-        "it overwrite each other on every apply (an inline `policy` on `aws_s3_bucket` counts as "
-        "one); so do two S3 gateway endpoints for one network. Keep one.",
+        "it overwrite each other on every apply (an inline `policy` on `aws_s3_bucket` is refused "
+        "as XF411); so do two S3 gateway endpoints for one network. Keep one.",
     ),
     DiagnosticCode(
         "XF406",
@@ -345,6 +350,109 @@ _ENTRIES = (
         "malformed policy document",
         "The policy is not a valid IAM policy document: a missing or misspelt element, a value of "
         "the wrong type, a key given twice. Fix it, or regenerate with `xflow compile`.",
+    ),
+    DiagnosticCode(
+        "XF410",
+        _E,
+        "block xflow does not model; a reviewed exception in the spec can accept it",
+        "Verify proves the perimeter resources it models and refuses every other block rather than "
+        "pass it unseen: other resources and data sources, `provider` and `import` blocks, "
+        "`terraform` settings beyond versions, providers, backend and cloud. Remove the block, or "
+        "review it and declare it in the spec's `exceptions` with the reason it is safe; verify "
+        "then lists it in its report.",
+    ),
+    DiagnosticCode(
+        "XF411",
+        _E,
+        "block that changes S3 access beside the proved policies; no exception accepts it",
+        "ACLs (`aws_s3_bucket_acl`, `acl` or `grant` on buckets and objects), ownership controls, "
+        "public access blocks, access points and other `aws_s3control_*` resources, replication, "
+        "website and acceleration settings, an inline bucket `policy`, other S3 endpoints, routes, "
+        'route tables, gateways, VPCs, subnets and DNS, provisioners, `data "external"`, '
+        "`removed` blocks that leave such a resource deployed, and an `aws` provider from another "
+        "source than hashicorp/aws all change who reaches S3 data, or by which path, outside the "
+        "policies verify proves. Remove it or manage it outside the Terraform root xflow verifies.",
+    ),
+    DiagnosticCode(
+        "XF412",
+        _E,
+        "`module` block",
+        "A module deploys what its source holds, which verify does not read (local, hidden or "
+        "remote). Put what it deploys in the module directory as resources, or remove it. No "
+        "exception accepts it.",
+    ),
+    DiagnosticCode(
+        "XF413",
+        _E,
+        "meta-argument, argument or nested block on a perimeter resource that verify does not "
+        "model",
+        "`count` and `for_each` (Terraform may deploy the resource any number of times, none "
+        "included), `provider` (another account, Region or API endpoint), `dynamic` blocks, "
+        "`lifecycle { ignore_changes }` other than for tags (Terraform keeps whatever is "
+        "deployed), and arguments or nested blocks verify does not read change what is deployed "
+        "beyond what verify proves. `depends_on`, `timeouts` and the rest of `lifecycle` are fine. "
+        "Remove it.",
+    ),
+    DiagnosticCode(
+        "XF414",
+        _E,
+        "override file that cannot be merged",
+        "Terraform merges a block of an override file (`override.tf`, `*_override.tf` and their "
+        "`.tf.json` forms) into the block of the same header in the module's other files, and "
+        "rejects one without such a block, `moved`, `import`, `removed` and `check` blocks, and "
+        "`depends_on` in an override. Fix or remove the override.",
+    ),
+    DiagnosticCode(
+        "XF415",
+        _E,
+        "block or local value defined twice in one module",
+        "Two resources (data sources, modules, variables, outputs, providers, checks, local "
+        "values) with the same address in one module directory: Terraform refuses the module. "
+        "Remove or rename one; the message names the first.",
+    ),
+    DiagnosticCode(
+        "XF416",
+        _E,
+        "Terraform file beyond the readers' limits",
+        "A file nested more than 100 deep, with more than 1,000,000 tokens or 200,000 blocks, "
+        "attributes and values, or more than 1,000,000 values inside `jsonencode`; or, outside the "
+        "form xflow writes, more than python-hcl2 takes (1,250,000 characters, 120,000 tokens). "
+        "The readers stop there to keep their time and memory bounded. Split the file, or write it "
+        "the way `xflow compile` does.",
+    ),
+    DiagnosticCode(
+        "XF417",
+        _E,
+        "policy larger than AWS accepts",
+        "An endpoint policy over 20,480 characters, or a bucket policy over 20,480 bytes (as "
+        "compact JSON, as compile measures them), or with more statements than fit in that size: "
+        "AWS would reject it, so verify refuses it before evaluating it. Regenerate with `xflow "
+        "compile`.",
+    ),
+    DiagnosticCode(
+        "XF418",
+        _E,
+        "module manifest or folder that cannot be read",
+        "A module directory's `xflow-module.json` is not one xflow writes; a symbolic link to a "
+        "folder stands under the Terraform root (xflow does not follow it); or an OpenTofu "
+        "`.tofu` file, which OpenTofu reads in place of the `.tf` file of its name, stands in a "
+        "module directory. Fix or remove it.",
+    ),
+    DiagnosticCode(
+        "XF419",
+        _E,
+        "declared exception that matches no refused block",
+        "An exception's address names no block in the Terraform (addresses are the module "
+        "directory under the Terraform root, then the block's address there), or a block that "
+        "needs no exception. Correct the address or remove the exception, so that none outlives "
+        "its block.",
+    ),
+    DiagnosticCode(
+        "XF420",
+        _E,
+        "declared exception for a block that no exception can accept",
+        "The exception names a perimeter resource, which verify proves itself, or a block refused "
+        "whatever the spec says (XF411, XF412). Remove the exception.",
     ),
     # Verify findings (XF5xx)
     DiagnosticCode(

@@ -1,5 +1,5 @@
-"""A resource defined twice in one module (an override file merging into it, or a plain
-duplicate) is refused: the reader takes each block as written, Terraform merges them."""
+"""A resource defined twice in one module: an override file merges into it as Terraform
+merges it (and verify proves the merged resource), a plain duplicate is refused (XF415)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import pytest
 
 from xflow_perimeter.api import load_spec
 from xflow_perimeter.diagnostics import Severity
-from xflow_perimeter.prove.read import defined_twice
 from xflow_perimeter.prove.verify import verify
 from xflow_perimeter.terraform.reader import read_tree
 
@@ -53,38 +52,31 @@ def _tree_with(tmp_path: Path, name: str, text: str) -> Path:
 
 
 @pytest.mark.parametrize(
-    ("name", "text", "address"),
+    ("name", "text", "code"),
     [
         # Terraform deploys the override's allow-all policy on the app endpoint.
-        ("a_override.tf", WIDE_ENDPOINT, "aws_vpc_endpoint.app"),
+        ("a_override.tf", WIDE_ENDPOINT, "XF501"),
         # Terraform associates rtb-0a... twice and rtb-0b... not at all.
-        ("z_override.tf", MOVED_ASSOCIATION, "app_rtb_0b1b2c3d4e5f60718"),
-        # Not an override file: Terraform rejects the pair; the verifier refuses it too.
-        ("more.tf", MOVED_ASSOCIATION, "app_rtb_0b1b2c3d4e5f60718"),
+        ("z_override.tf", MOVED_ASSOCIATION, "XF504"),
     ],
-    ids=["override-widens-the-endpoint", "override-moves-an-association", "plain-duplicate"],
+    ids=["override-widens-the-endpoint", "override-moves-an-association"],
 )
-def test_a_resource_defined_twice_is_refused(
-    tmp_path: Path, name: str, text: str, address: str
+def test_an_override_is_proved_as_terraform_merges_it(
+    tmp_path: Path, name: str, text: str, code: str
 ) -> None:
     root = _tree_with(tmp_path, name, text)
     report = verify(load_spec(EXAMPLE / "spec.yaml"), read_tree(root))
+    assert report.exit_code == 1, report.refusals
+    assert code in {f.code for f in report.findings}
+
+
+def test_a_plain_duplicate_is_refused_naming_both_blocks(tmp_path: Path) -> None:
+    root = _tree_with(tmp_path, "more.tf", MOVED_ASSOCIATION)
+    report = verify(load_spec(EXAMPLE / "spec.yaml"), read_tree(root))
     assert report.exit_code == 2
-    twice = [
-        d
-        for d in report.refusals
-        if d.code == "XF404" and "defined twice" in d.message and address in d.message
-    ]
+    twice = [d for d in report.refusals if d.code == "XF415"]
     assert len(twice) == 1, report.refusals
     assert twice[0].severity is Severity.ERROR
-    # It names both blocks: the later one by path as its location, the other in its message.
     places = f"{twice[0].span} {twice[0].message}"
-    assert f"workload-ap-northeast-1/{name}:" in places
+    assert "workload-ap-northeast-1/more.tf:" in places
     assert "workload-ap-northeast-1/endpoints.tf:" in places
-
-
-def test_resources_of_other_modules_or_names_are_not_defined_twice(tmp_path: Path) -> None:
-    other_name = MOVED_ASSOCIATION.replace('"app_rtb_0b1b2c3d4e5f60718"', '"extra"')
-    root = _tree_with(tmp_path, "extra.tf", other_name)
-    assert defined_twice(read_tree(root)) == ()
-    assert defined_twice(read_tree(EXAMPLE / "terraform")) == ()

@@ -251,7 +251,7 @@ def test_generated_file_reads_back() -> None:
     policy = _value(reports, "policy")
     assert isinstance(policy, JsonEncoded)
     assert policy.value == EXPECTED_REPORTS
-    assert reports.nested == ("lifecycle",)
+    assert [n.block_type for n in reports.nested] == ["lifecycle"]
     assert reports.attribute("prevent_destroy") is None  # nested attributes are not top-level
 
 
@@ -306,7 +306,7 @@ def test_heredoc_quoted_string_and_references() -> None:
     assert _value(interpolated, "policy") == Reference("data.aws_iam_policy_document.doc.json")
     data = _block(tf.blocks, "data", "aws_iam_policy_document", "doc")
     assert data.attributes == ()
-    assert data.nested == ("statement",)
+    assert [n.block_type for n in data.nested] == ["statement"]
 
 
 def test_other_expressions_are_opaque_with_source_text() -> None:
@@ -456,7 +456,7 @@ def test_read_tree(tmp_path: Path) -> None:
     assert [(d.code, d.span, d.severity) for d in tree.problems] == [
         ("XF401", Span("broken.tf", 2, 7), Severity.ERROR),
         ("XF401", Span("latin1.tf", 1, 1), Severity.ERROR),
-        ("XF404", Span("x_override.tf", 1, 1), Severity.WARNING),
+        ("XF414", Span("x_override.tf", 1, 1), Severity.ERROR),
     ]
 
 

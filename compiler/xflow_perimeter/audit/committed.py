@@ -10,13 +10,13 @@ from xflow_perimeter.iam.evaluate import DEFAULT_ENDPOINT_POLICY
 from xflow_perimeter.iam.policy import JsonValue, to_json
 from xflow_perimeter.prove.checks import CheckContext, structure
 from xflow_perimeter.prove.network_paths import topology
-from xflow_perimeter.prove.read import perimeter_of
 from xflow_perimeter.spec.model import Network, Spec
 from xflow_perimeter.terraform.perimeter import (
     Perimeter,
     TfAssociation,
     TfBucketPolicy,
     TfEndpoint,
+    read_perimeter,
 )
 from xflow_perimeter.terraform.reader import read_tree
 
@@ -56,7 +56,7 @@ class Committed:
 
 def load_committed(spec: Spec, root: Path) -> Committed:
     """Read the committed Terraform under ``root``; XflowError (exit 2) if verify would refuse it."""
-    perimeter = perimeter_of(read_tree(root))
+    perimeter = read_perimeter(read_tree(root, spec_path=Path(spec.path)), spec.exceptions)
     paths = topology(spec, perimeter, frozenset())
     context = CheckContext(spec, perimeter, paths, verifier=None, workers=1)
     refusals = [d for d in structure.check(context).refusals if d.severity is Severity.ERROR]

@@ -6,6 +6,7 @@ Policies are frozen data. ``to_json`` gives the canonical JSON-like form that co
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Literal, Union
 
@@ -15,6 +16,25 @@ JsonValue = Union[str, int, float, bool, None, list["JsonValue"], dict[str, "Jso
 
 Effect = Literal["Allow", "Deny"]
 POLICY_VERSION = "2012-10-17"
+
+# PrivateLink: "The size of an endpoint policy cannot exceed 20,480 characters, including white space."
+ENDPOINT_POLICY_LIMIT = 20_480
+# S3: "Bucket policies are limited to 20 KB in size." Measured on the compact JSON, in bytes.
+BUCKET_POLICY_LIMIT = 20_480
+
+
+def compact_size(value: object, *, in_bytes: bool) -> int:
+    """Size of ``value`` as Terraform's jsonencode sends it: compact JSON."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return len(text.encode("utf-8")) if in_bytes else len(text)
+
+
+# No policy within AWS's limits holds more statements than this many of the smallest one
+# parse_policy accepts, each with the comma after it.
+_SMALLEST_STATEMENT = {"Effect": "Deny", "Action": "", "Resource": ""}
+MAX_STATEMENTS = max(ENDPOINT_POLICY_LIMIT, BUCKET_POLICY_LIMIT) // (
+    compact_size(_SMALLEST_STATEMENT, in_bytes=False) + 1
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +232,11 @@ def parse_policy(
     items = raw if isinstance(raw, list) else [raw] if isinstance(raw, dict) else None
     if not items:
         raise PolicyParseError("Statement must be an object or a non-empty list of objects")
+    if len(items) > MAX_STATEMENTS:
+        raise PolicyParseError(
+            f"{len(items)} statements: no policy within AWS's size limits holds more than "
+            f"{MAX_STATEMENTS}"
+        )
     return PolicyDocument(
         statements=tuple(
             parse_statement(item, i, statement_spans[i] if i < len(statement_spans) else span)

@@ -22,11 +22,10 @@ from xflow_perimeter.prove.checks import (
 )
 from xflow_perimeter.prove.findings import Finding
 from xflow_perimeter.prove.network_paths import topology
-from xflow_perimeter.prove.read import perimeter_of
 from xflow_perimeter.prove.verifier import Verifier
 from xflow_perimeter.spec import aws_owned
 from xflow_perimeter.spec.model import Spec, arn_account
-from xflow_perimeter.terraform.perimeter import Perimeter
+from xflow_perimeter.terraform.perimeter import Perimeter, read_perimeter
 from xflow_perimeter.terraform.reader import TfTree
 
 # In order; the structural checks first (they alone run for compile's self-check).
@@ -74,7 +73,8 @@ def verify(
     many processes check buckets and networks (default: one per core for large specs, else 1);
     the report does not depend on it.
     """
-    return verify_perimeter(spec, perimeter_of(tree), exhaustive=exhaustive, workers=workers)
+    perimeter = read_perimeter(tree, spec.exceptions)
+    return verify_perimeter(spec, perimeter, exhaustive=exhaustive, workers=workers)
 
 
 def verify_perimeter(
@@ -113,7 +113,7 @@ def verify_perimeter(
         tuple(refusals),
         assumptions,
         verifier.evaluated,
-        declared_exceptions(spec) + tuple(accepted),
+        declared_exceptions(spec) + tuple(accepted) + perimeter.declared(),
         tuple(warnings),
     )
 

@@ -19,6 +19,7 @@ from xflow_perimeter.spec.model import (
     INTERNET,
     Assertion,
     Bucket,
+    DeclaredException,
     Flow,
     Network,
     Principal,
@@ -332,6 +333,17 @@ class _Builder(Checker):
             )
         return tuple(out)
 
+    def exceptions(self) -> tuple[DeclaredException, ...]:
+        out: dict[str, DeclaredException] = {}
+        for _, raw, ptr in self.items("exceptions"):
+            address = raw["address"]
+            if address in out:
+                first = out[address].span
+                self.error("XF230", f"exception {address} is already declared (at {first})", ptr)
+                continue
+            out[address] = DeclaredException(address, raw["reason"], self.span(ptr))
+        return tuple(out.values())
+
 
 def _action_problem(item: str) -> str:
     if not item.startswith("s3:"):
@@ -394,6 +406,7 @@ def _assemble(builder: _Builder) -> Spec:
     services = builder.services()
     flows, service_flows = builder.flows(principals, networks, buckets, services)
     assertions = builder.assertions(principals, networks, buckets)
+    exceptions = builder.exceptions()
     return Spec(
         path=builder.document.path,
         accounts=tuple(sorted(builder.accounts.items())),
@@ -405,4 +418,5 @@ def _assemble(builder: _Builder) -> Spec:
         assertions=assertions,
         services=tuple(services.values()),
         service_flows=service_flows,
+        exceptions=exceptions,
     )

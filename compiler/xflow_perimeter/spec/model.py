@@ -102,6 +102,17 @@ class Assertion:
 
 
 @dataclass(frozen=True, slots=True)
+class DeclaredException:
+    """A reviewed exception: a Terraform block that verify refuses by default, accepted with a
+    reason and listed in verify's report. ``address`` is the block's module directory under the
+    Terraform root, then its address there (``data-eu-west-1/aws_s3_object.readme``)."""
+
+    address: str
+    reason: str
+    span: Span | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Spec:
     path: str
     accounts: tuple[tuple[str, str], ...]  # (alias, id), sorted by alias
@@ -113,6 +124,7 @@ class Spec:
     assertions: tuple[Assertion, ...] = ()
     services: tuple[Service, ...] = ()
     service_flows: tuple[ServiceFlow, ...] = ()
+    exceptions: tuple[DeclaredException, ...] = ()
 
     def account_alias(self, account_id: str) -> str | None:
         return next((alias for alias, value in self.accounts if value == account_id), None)

@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 
 from xflow_perimeter.diagnostics import Diagnostic, Span, XflowError
-from xflow_perimeter.iam.policy import PolicyDocument, statement_to_json, to_json
+from xflow_perimeter.iam.policy import (
+    BUCKET_POLICY_LIMIT,
+    ENDPOINT_POLICY_LIMIT,
+    PolicyDocument,
+    compact_size,
+    statement_to_json,
+    to_json,
+)
 from xflow_perimeter.synth.compact import compact
 from xflow_perimeter.synth.plan import Plan
 
-# PrivateLink: "The size of an endpoint policy cannot exceed 20,480 characters, including white space."
-ENDPOINT_POLICY_LIMIT = 20_480
-# S3: "Bucket policies are limited to 20 KB in size." Measured on the compact JSON, in bytes.
-BUCKET_POLICY_LIMIT = 20_480
-
-
-def compact_size(value: object, *, in_bytes: bool) -> int:
-    """Size of ``value`` as Terraform's jsonencode sends it: compact JSON."""
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    return len(text.encode("utf-8")) if in_bytes else len(text)
+__all__ = ["BUCKET_POLICY_LIMIT", "ENDPOINT_POLICY_LIMIT", "compact_size", "enforce"]
 
 
 def _problem(what: str, policy: PolicyDocument, limit: int, in_bytes: bool) -> Diagnostic | None:

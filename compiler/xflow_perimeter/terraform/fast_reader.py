@@ -19,6 +19,29 @@ from decimal import Decimal
 
 from xflow_perimeter.diagnostics import Span
 from xflow_perimeter.iam.policy import JsonValue
+from xflow_perimeter.terraform import limits
+from xflow_perimeter.terraform.fast_tokens import (
+    COLON,
+    COMMA,
+    EQ,
+    KEY,
+    LBRACE,
+    LPAR,
+    LSQB,
+    NAME,
+    NEWLINE_AFTER,
+    NL,
+    NUM,
+    PATH,
+    RBRACE,
+    RPAR,
+    RSQB,
+    STR,
+    NotInSubset,
+    OverLimit,
+    tokenize,
+)
+from xflow_perimeter.terraform.positions import Positions
 from xflow_perimeter.terraform.records import (
     Block,
     JsonEncoded,
@@ -31,43 +54,9 @@ from xflow_perimeter.terraform.records import (
 )
 from xflow_perimeter.terraform.records import file_header as _file_header
 
-
-class NotInSubset(Exception):
-    """The text is outside the subset this reader handles; read it with python-hcl2 instead."""
+__all__ = ["NotInSubset", "OverLimit", "read_text_fast"]
 
 
-# Token kinds: the number of the _TOKEN group that matched (Match.lastindex).
-NL, STR, _STR_BODY, KEY, NUM, NAME, PATH = range(1, 8)
-LBRACE, RBRACE, LSQB, RSQB, LPAR, RPAR, COMMA, EQ, COLON, OTHER = range(8, 18)
-_NEWLINES = r"\r?\n (?: [ \t]*+ (?: (?:\#|//) [^\n]*+ )? \r?\n )*+"  # and blank or comment lines
-_IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_-]*+"
-# Newlines after "{", "[", "(" and "," mean nothing, so those tokens take them in: a third fewer
-# tokens to match. So does KEY, a name with the "=" after it.
-_TOKEN = re.compile(
-    rf"""
-    [ \t]*+ (?:
-      ( {_NEWLINES} )
-    | ( " ( (?: [^"\\$%\r\n]++ | \\ (?: [nrt"\\] | u[0-9A-Fa-f]{{4}} | U[0-9A-Fa-f]{{8}} )
-              | \$(?!\{{) | %(?!\{{) )*+ ) " )                        # STR and its body
-    | ( {_IDENTIFIER} ) [ \t]*+ = (?![=>])                             # KEY
-    | ( (?> -?[0-9]{{1,300}} (?: \.[0-9]{{1,300}} )? ) ) (?! [0-9A-Za-z_.] )  # NUM
-    | ( {_IDENTIFIER} ) (?! [.\[] )                                    # NAME
-    | ( {_IDENTIFIER} (?: \.{_IDENTIFIER} | \[[0-9]{{1,30}}\] )++ )    # PATH: a.b[0].c
-    | (\{{) (?: [ \t]*+ {_NEWLINES} )?
-    | (\}})
-    | (\[) (?: [ \t]*+ {_NEWLINES} )?
-    | (\])
-    | (\() (?: [ \t]*+ {_NEWLINES} )?
-    | (\))
-    | (,) (?: [ \t]*+ {_NEWLINES} )?
-    | (=)
-    | (:)
-    | ( (?s:.) )                                                       # OTHER
-    )
-    """,
-    re.VERBOSE,
-)
-_LEADING = re.compile(r"(?:[ \t]*+(?:(?:#|//)[^\n]*+)?\r?\n)*+")  # blank and comment lines
 _SEGMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _ESCAPE = re.compile(r'\\(?:([nrt"\\])|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8}))')
 _SIMPLE_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
@@ -81,12 +70,9 @@ def read_text_fast(text: str, path: str) -> TfFile:
 
     Raises:
         NotInSubset: the text is outside the subset, or has a syntax error.
+        OverLimit: the text is beyond one of the readers' limits.
     """
-    try:
-        blocks = _Reader(text, path).blocks()
-    except RecursionError:
-        raise NotInSubset("nested too deeply") from None
-    return TfFile(path, blocks, _file_header(text))
+    return TfFile(path, _Reader(text, path).blocks(), _file_header(text))
 
 
 def _decode(raw: str) -> str:
@@ -111,43 +97,54 @@ def _number(text: str) -> int | float:
 
 
 class _Reader:
-    """A recursive-descent parser over the tokens of one file.
+    """A recursive-descent parser over the tokens of one file (see fast_tokens.Tokens).
 
-    ``kinds[i]`` is the kind of ``tokens[i]``; zeros after the last token mark the end. Each
-    method starts at ``self.at`` and leaves it after what it read.
+    Each method starts at ``self.at`` and leaves it after what it read.
     """
 
     def __init__(self, text: str, path: str) -> None:
         text += "\n"  # as python-hcl2 does: every line, the last one too, ends with a newline
         self.text = text
         self.path = path
-        start = _LEADING.match(text)
-        assert start is not None  # it matches the empty string
-        self.tokens = list(_TOKEN.finditer(text, start.end()))
-        self.kinds: list[int] = [m.lastindex or 0 for m in self.tokens]
-        self.kinds += (0, 0)
+        self.positions = Positions(text, path)
         self.at = 0
-        self.line = 1
-        self.line_at = 0
-        if OTHER in self.kinds:
-            self.at = self.kinds.index(OTHER)
-            raise self.fail("unexpected character")
+        self.keys: dict[str, str] = {}  # one string per distinct key inside jsonencode
+        self.elements = limits.MAX_FILE_ELEMENTS  # what is left of the budgets in limits
+        self.json_values = limits.MAX_JSON_VALUES
+        tokens = tokenize(text, self.positions)
+        self.kinds, self.starts, self.ends = tokens.kinds, tokens.starts, tokens.ends
+
+    def word(self, at: int) -> str:
+        """The text of token ``at`` (a quoted string with its quotes)."""
+        return self.text[self.starts[at] : self.ends[at]]
+
+    def string(self, at: int) -> str:
+        """The value of the quoted string at ``at``."""
+        return _decode(self.text[self.starts[at] + 1 : self.ends[at] - 1])
 
     def span(self, pos: int) -> Span:
-        """Line and column (1-based, counting code points, as lark does) of offset ``pos``."""
-        if pos < self.line_at:
-            self.line, self.line_at = 1, 0
-        self.line += self.text.count("\n", self.line_at, pos)
-        self.line_at = pos
-        return Span(self.path, self.line, pos - self.text.rfind("\n", 0, pos))
+        return self.positions.span(pos)
 
     def fail(self, what: str) -> NotInSubset:
-        if self.at < len(self.tokens):
-            token = self.tokens[self.at]
-            pos = token.start(token.lastindex or 0)
-        else:
-            pos = len(self.text)
+        pos = self.starts[self.at] if self.at < len(self.starts) else len(self.text)
         return NotInSubset(f"{what} at {self.span(pos)}")
+
+    def over(self, what: str) -> OverLimit:
+        pos = self.starts[self.at] if self.at < len(self.starts) else len(self.text)
+        return OverLimit(what, self.span(pos))
+
+    def count(self) -> None:
+        """Count one block, attribute or value against the file's budget."""
+        self.elements -= 1
+        if self.elements < 0:
+            raise self.over(f"more than {limits.MAX_FILE_ELEMENTS} blocks, attributes and values")
+
+    def count_json(self, values: int) -> None:
+        """Count values inside jsonencode against the file's budget (a container's elements
+        when it closes: its own size is bounded by the tokens)."""
+        self.json_values -= values
+        if self.json_values < 0:
+            raise self.over(f"more than {limits.MAX_JSON_VALUES} values inside jsonencode")
 
     def expect(self, kind: int, what: str) -> None:
         if self.kinds[self.at] != kind:
@@ -157,50 +154,49 @@ class _Reader:
     def blocks(self) -> tuple[Block, ...]:
         blocks: list[Block] = []
         while self.kinds[self.at]:
-            blocks.append(self.block(convert=True))
+            blocks.append(self.block())
             self.expect(NL, "a newline after '}'")
         return tuple(blocks)
 
-    def block(self, convert: bool) -> Block:
-        """A block, up to its ``}``. Nested blocks are only checked: Block records their types."""
-        tokens, kinds = self.tokens, self.kinds
-        if kinds[self.at] != NAME or tokens[self.at][NAME] in _KEYWORDS:
+    def block(self) -> Block:
+        """A block with everything in it, up to its ``}``."""
+        kinds = self.kinds
+        if kinds[self.at] != NAME or self.word(self.at) in _KEYWORDS:
             raise self.fail("expected a block type")
-        span = self.span(tokens[self.at].start(NAME))
-        labels = [tokens[self.at][NAME]]
+        self.count()
+        span = self.span(self.starts[self.at])
+        labels = [self.word(self.at)]
         self.at += 1
         while (kind := kinds[self.at]) != LBRACE:
-            token = tokens[self.at]
             if kind == STR:
-                labels.append(_decode(token[_STR_BODY]))
-            elif kind == NAME and token[NAME] not in _KEYWORDS:
-                labels.append(token[NAME])
+                labels.append(self.string(self.at))
+            elif kind == NAME and self.word(self.at) not in _KEYWORDS:
+                labels.append(self.word(self.at))
             else:
                 raise self.fail("expected a block label or '{'")
             self.at += 1
-        brace = tokens[self.at]
+        brace_end = self.ends[self.at]
         self.at += 1
-        attributes: list[tuple[str, Value, Span]] = []
-        nested: list[str] = []
-        if brace.end() == brace.end(LBRACE):  # no newline after "{": only "{}" is in the subset
+        if not NEWLINE_AFTER.match(self.text, brace_end):  # only "{}" is in the subset
             self.expect(RBRACE, "a newline after '{'")
             return Block(labels[0], tuple(labels[1:]), (), (), span)
+        attributes: list[tuple[str, Value, Span]] = []
+        names: set[str] = set()
+        nested: list[Block] = []
         while (kind := kinds[self.at]) != RBRACE:
             if kind == KEY:
-                name = self.tokens[self.at][KEY]
+                name = self.word(self.at)
                 if name in _KEYWORDS and name != "for_each":
                     raise self.fail(f"keyword {name!r} as an attribute name")
-                if convert:  # hcl2_reader converts and checks top-level blocks only
-                    if any(name == seen for seen, _, _ in attributes):
-                        raise self.fail(f"attribute {name!r} defined twice")
-                    where = self.span(self.tokens[self.at].start(KEY))
-                    self.at += 1
-                    attributes.append((name, self.value(), where))
-                else:
-                    self.at += 1
-                    self.value()
+                if name in names:
+                    raise self.fail(f"attribute {name!r} defined twice")
+                names.add(name)
+                self.count()
+                where = self.span(self.starts[self.at])
+                self.at += 1
+                attributes.append((name, self.value(), where))
             elif kind == NAME:
-                nested.append(self.block(convert=False).block_type)
+                nested.append(self.block())
             else:
                 raise self.fail("expected an attribute or a block")
             self.expect(NL, "a newline")
@@ -209,18 +205,19 @@ class _Reader:
 
     def value(self) -> Value:
         """An attribute's value, as hcl2_reader's _Reader.value converts it."""
-        kinds, tokens, at = self.kinds, self.tokens, self.at
+        self.count()
+        kinds, at = self.kinds, self.at
         kind = kinds[at]
         if kind == STR:
             self.at += 1
-            return Literal(_decode(tokens[at][_STR_BODY]))
+            return Literal(self.string(at))
         if kind == NUM:
             self.at += 1
-            return Literal(_number(tokens[at][NUM]))
+            return Literal(_number(self.word(at)))
         if kind in (NAME, PATH):
-            name = tokens[at][kind]
+            name = self.word(at)
             if kinds[at + 1] == LPAR:
-                if name == "jsonencode" and tokens[at + 1].start(LPAR) == tokens[at].end():
+                if name == "jsonencode" and self.starts[at + 1] == self.ends[at]:
                     return self.jsonencode()
                 raise self.fail(f"call of {name!r}")
             self.at += 1
@@ -231,15 +228,12 @@ class _Reader:
             return Reference(name)
         if kind == LSQB:
             items = self.list_items()
-            return Opaque("list", self.text[tokens[at].start(LSQB) : self.end()], items=items)
+            return Opaque("list", self.text[self.starts[at] : self.ends[self.at - 1]], items=items)
         if kind == LBRACE:
-            self.object_elements()
-            return Opaque("object", self.text[tokens[at].start(LBRACE) : self.end()].rstrip())
+            entries = self.object_entries()
+            text = self.text[self.starts[at] : self.ends[self.at - 1]].rstrip()
+            return Opaque("object", text, entries=entries)
         raise self.fail("unsupported expression")
-
-    def end(self) -> int:
-        """Where the token before ``at`` ends."""
-        return self.tokens[self.at - 1].end()
 
     def list_items(self) -> tuple[Value, ...]:
         """A list outside ``jsonencode``, from its ``[`` to its ``]``."""
@@ -257,26 +251,28 @@ class _Reader:
         self.at += 1
         return tuple(items)
 
-    def object_elements(self) -> None:
-        """Check an object outside ``jsonencode``, which stays opaque."""
+    def object_entries(self) -> tuple[tuple[str, Value], ...]:
+        """An object outside ``jsonencode``, from its ``{`` to its ``}``."""
         self.at += 1
+        entries: list[tuple[str, Value]] = []
         while self.kinds[self.at] != RBRACE:
-            self.object_key()
-            self.value()
+            key = self.object_key()
+            entries.append((key, self.value()))
             self.separator()
         self.at += 1
+        return tuple(entries)
 
     def object_key(self) -> str:
         """An object key with its ``=`` or ``:``."""
-        tokens, kinds, at = self.tokens, self.kinds, self.at
+        kinds, at = self.kinds, self.at
         kind = kinds[at]
-        if kind == KEY and tokens[at][KEY] not in _KEYWORDS:
+        if kind == KEY and self.word(at) not in _KEYWORDS:
             self.at += 1
-            return tokens[at][KEY]
+            return self.word(at)
         if kind == STR:
-            key = _decode(tokens[at][_STR_BODY])
-        elif kind == NAME and tokens[at][NAME] not in _KEYWORDS:
-            key = tokens[at][NAME]
+            key = self.string(at)
+        elif kind == NAME and self.word(at) not in _KEYWORDS:
+            key = self.word(at)
         else:
             raise self.fail("expected an object key")
         if kinds[at + 1] != EQ and kinds[at + 1] != COLON:
@@ -309,21 +305,24 @@ class _Reader:
 
     def json(self) -> JsonValue:
         """A value inside ``jsonencode``, which must be literal."""
-        tokens, at = self.tokens, self.at
+        at = self.at
         kind = self.kinds[at]
         if kind == STR:
             self.at += 1
-            return _decode(tokens[at][_STR_BODY])
+            self.count_json(1)
+            return self.string(at)
         if kind == LBRACE:
             return self.json_object(None)
         if kind == LSQB:
             return self.json_list(None)
         if kind == NUM:
             self.at += 1
-            return _number(tokens[at][NUM])
-        if kind == NAME and tokens[at][NAME] in _LITERALS and self.kinds[at + 1] != LPAR:
-            self.at += 1
-            return _LITERALS[tokens[at][NAME]]
+            return _number(self.word(at))
+        if kind == NAME and self.kinds[at + 1] != LPAR:
+            word = self.word(at)
+            if word in _LITERALS:
+                self.at += 1
+                return _LITERALS[word]
         raise self.fail("not a literal inside jsonencode")
 
     # json_object and json_list read most of the bytes of a generated tree, so they keep the
@@ -331,23 +330,27 @@ class _Reader:
 
     def json_object(self, statement_spans: list[Span] | None) -> dict[str, JsonValue]:
         """An object inside ``jsonencode``; fills ``statement_spans`` from its "Statement" list."""
-        kinds, tokens = self.kinds, self.tokens
+        kinds, starts, ends, text, keys = self.kinds, self.starts, self.ends, self.text, self.keys
         at = self.at + 1
         result: dict[str, JsonValue] = {}
         while (kind := kinds[at]) != RBRACE:
-            if kind == KEY and tokens[at][KEY] not in _KEYWORDS:
-                key = tokens[at][KEY]
+            if kind == KEY:
+                key = text[starts[at] : ends[at]]
+                if key in _KEYWORDS:
+                    self.at = at
+                    raise self.fail("expected an object key")
                 at += 1
             else:
                 self.at = at
                 key = self.object_key()
                 at = self.at
+            key = keys.setdefault(key, key)
             if key in result:
                 self.at = at
                 raise self.fail(f"duplicate key {key!r}")
             kind = kinds[at]
             if kind == STR:
-                result[key] = _decode(tokens[at][_STR_BODY])
+                result[key] = _decode(text[starts[at] + 1 : ends[at] - 1])
                 at += 1
             else:
                 self.at = at
@@ -367,18 +370,19 @@ class _Reader:
                 self.at = at
                 raise self.fail("expected a newline, ',' or '}'")
         self.at = at + 1
+        self.count_json(len(result) + 1)
         return result
 
     def json_list(self, spans: list[Span] | None) -> list[JsonValue]:
         """A list inside ``jsonencode``; appends each element's span to ``spans`` when given."""
-        kinds, tokens = self.kinds, self.tokens
+        kinds, starts, ends, text = self.kinds, self.starts, self.ends, self.text
         at = self.at + 1
         result: list[JsonValue] = []
         while (kind := kinds[at]) != RSQB:
-            if spans is not None:
-                spans.append(self.span(tokens[at].start(kind)))
+            if spans is not None and len(spans) < limits.MAX_STATEMENT_SPANS:
+                spans.append(self.span(starts[at]))
             if kind == STR:
-                result.append(_decode(tokens[at][_STR_BODY]))
+                result.append(_decode(text[starts[at] + 1 : ends[at] - 1]))
                 at += 1
             else:
                 self.at = at
@@ -394,4 +398,5 @@ class _Reader:
                 self.at = at
                 raise self.fail("expected ',' or ']'")
         self.at = at + 1
+        self.count_json(len(result) + 1)
         return result

@@ -45,6 +45,7 @@ from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, Un
 
 from xflow_perimeter.diagnostics import Diagnostic, Span, XflowError
 from xflow_perimeter.iam.policy import JsonValue
+from xflow_perimeter.terraform import limits
 from xflow_perimeter.terraform.escapes import mask_escapes
 from xflow_perimeter.terraform.records import (
     Block,
@@ -68,7 +69,6 @@ _TRAVERSALS = (
 _OPAQUE_KINDS: tuple[tuple[type[LarkElement], str], ...] = (
     (HeredocTemplateRule, "heredoc"),
     (TemplateStringRule, "template"),
-    (ObjectRule, "object"),
     (ConditionalRule, "conditional"),
     (BinaryOpRule, "operation"),
     (UnaryOpRule, "operation"),
@@ -134,6 +134,20 @@ class _Reader:
         self.text = text
         self.path = path
         self.unmask = unmask
+        self.elements = limits.MAX_FILE_ELEMENTS  # the budgets the fast reader keeps too
+        self.json_values = limits.MAX_JSON_VALUES
+
+    def count(self, node: LarkElement) -> None:
+        self.elements -= 1
+        if self.elements < 0:
+            what = f"more than {limits.MAX_FILE_ELEMENTS} blocks, attributes and values"
+            raise limits.over_limit(self.path, what, self.span(node))
+
+    def count_json(self, node: LarkElement) -> None:
+        self.json_values -= 1
+        if self.json_values < 0:
+            what = f"more than {limits.MAX_JSON_VALUES} values inside jsonencode"
+            raise limits.over_limit(self.path, what, self.span(node))
 
     def span(self, node: LarkElement) -> Span:
         current: LarkElement | None = node
@@ -164,17 +178,21 @@ class _Reader:
         return tuple(blocks)
 
     def block(self, node: BlockRule) -> Block:
+        self.count(node)
         names = [self.label(label) for label in node.labels]
         attributes: list[tuple[str, Value, Span]] = []
-        nested: list[str] = []
+        seen: set[str] = set()
+        nested: list[Block] = []
         for child in node.body.children:
             if isinstance(child, AttributeRule):
                 name = str(child.identifier.token.value)
-                if any(name == seen for seen, _, _ in attributes):
+                if name in seen:
                     raise _SyntaxProblem(f"attribute {name!r} is defined twice", child)
+                seen.add(name)
+                self.count(child)
                 attributes.append((name, self.value(child.expression), self.span(child)))
             elif isinstance(child, BlockRule):
-                nested.append(self.label(child.labels[0]))
+                nested.append(self.block(child))
         return Block(names[0], tuple(names[1:]), tuple(attributes), tuple(nested), self.span(node))
 
     def label(self, node: LarkElement) -> str:
@@ -187,6 +205,7 @@ class _Reader:
         return str(node.token.value)
 
     def value(self, node: LarkElement) -> Value:
+        self.count(node)
         node = _unwrap(node)
         if isinstance(node, StringRule):
             text = self.string(node)
@@ -203,6 +222,8 @@ class _Reader:
             return Opaque("list", self.source(node), items=items)
         if isinstance(node, FunctionCallRule) and _function_name(node) == "jsonencode":
             return self.jsonencode(node)
+        if isinstance(node, ObjectRule):
+            return Opaque("object", self.source(node).rstrip(), entries=self.entries(node))
         try:
             return Literal(_scalar(node))
         except _NotLiteral:
@@ -211,6 +232,17 @@ class _Reader:
             if isinstance(node, rule_type):
                 return Opaque(kind, self.source(node).rstrip())
         return Opaque("expression", self.source(node))
+
+    def entries(self, node: ObjectRule) -> tuple[tuple[str, Value], ...]:
+        """An object's elements, or none when a key is an expression Terraform would compute."""
+        out: list[tuple[str, Value]] = []
+        for element in node.elements:
+            try:
+                name = self.object_key(element.key)
+            except _NotLiteral:
+                return ()
+            out.append((name, self.value(element.expression)))
+        return tuple(out)
 
     def jsonencode(self, call: FunctionCallRule) -> Value:
         text = self.source(call)
@@ -226,6 +258,8 @@ class _Reader:
     def evaluate(self, node: LarkElement) -> JsonValue:
         """The JSON data ``jsonencode`` would produce from ``node``, which must be literal."""
         node = _unwrap(node)
+        if isinstance(node, ObjectRule | TupleRule | StringRule):
+            self.count_json(node)
         if isinstance(node, ObjectRule):
             result: dict[str, JsonValue] = {}
             for element in node.elements:
@@ -268,7 +302,8 @@ class _Reader:
             if self.object_key(element.key) == "Statement":
                 statements = _unwrap(element.expression)
                 if isinstance(statements, TupleRule):
-                    return tuple(self.span(item) for item in statements.elements)
+                    kept = statements.elements[: limits.MAX_STATEMENT_SPANS]
+                    return tuple(self.span(item) for item in kept)
         return ()
 
     def string(self, node: StringRule) -> str | None:

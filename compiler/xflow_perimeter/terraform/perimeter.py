@@ -1,43 +1,44 @@
 """Verify's reading stage: the perimeter resources of a Terraform tree as typed data.
 
-Everything the verifier cannot take at face value (a policy that is not a literal jsonencode, an
-unresolved reference, a second policy for one bucket, an unsupported construct) becomes a
-diagnostic with its location; nothing is skipped silently.
+The closed world (:mod:`~xflow_perimeter.terraform.closed_world`) decides which blocks are
+perimeter resources and refuses what is not modelled. Everything the verifier cannot take at face
+value in a perimeter resource (a policy that is not a literal jsonencode or is larger than AWS
+accepts, an unresolved reference, a second policy for one bucket, an unsupported construct)
+becomes a diagnostic with its location; nothing is skipped silently.
 """
 
 from __future__ import annotations
 
-import posixpath
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from xflow_perimeter.diagnostics import Diagnostic, Span
 from xflow_perimeter.iam.evaluate import unsupported
-from xflow_perimeter.iam.policy import PolicyDocument, PolicyParseError, parse_policy
+from xflow_perimeter.iam.policy import (
+    BUCKET_POLICY_LIMIT,
+    ENDPOINT_POLICY_LIMIT,
+    PolicyDocument,
+    PolicyParseError,
+    compact_size,
+    parse_policy,
+)
+from xflow_perimeter.spec.model import DeclaredException
+from xflow_perimeter.terraform.catalogue import S3_GATEWAY_SERVICE
+from xflow_perimeter.terraform.closed_world import Excepted, close
 from xflow_perimeter.terraform.reader import (
     Block,
     JsonEncoded,
     Literal,
     Opaque,
     Reference,
+    SkippedModule,
     TfTree,
     Value,
 )
 
 _ENDPOINT_REF = re.compile(r"^aws_vpc_endpoint\.([A-Za-z_][A-Za-z0-9_-]*)\.id$")
-_S3_SERVICE = re.compile(r"^com\.amazonaws\.([a-z0-9-]+)\.s3$")
-# Resources that change who can reach a bucket in ways the verifier does not model.
-_UNMODELLED = {
-    "aws_s3_access_point": "S3 access points",
-    "aws_s3control_access_point_policy": "S3 access point policies",
-    "aws_s3control_multi_region_access_point": "multi-Region access points",
-    "aws_s3control_multi_region_access_point_policy": "multi-Region access point policies",
-    "aws_s3_bucket_acl": "bucket ACLs",
-    "aws_s3_object_copy": "object ACL grants",
-    "aws_s3control_access_grants_instance": "S3 Access Grants",
-    "aws_s3control_access_grant": "S3 Access Grants",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,10 +76,25 @@ class Perimeter:
     associations: tuple[TfAssociation, ...]
     bucket_policies: tuple[TfBucketPolicy, ...]
     refusals: tuple[Diagnostic, ...]  # constructs that stop the proof (exit 2)
+    excepted: tuple[Excepted, ...] = ()  # blocks the spec's exceptions accept
+    skipped: tuple[SkippedModule, ...] = ()  # module directories left to other specs
 
     def policies(self) -> list[PolicyDocument | None]:
         """Every policy in the tree: bucket policies, then endpoint policies (None: AWS's default)."""
         return [p.policy for p in self.bucket_policies] + [e.policy for e in self.endpoints]
+
+    def declared(self) -> tuple[str, ...]:
+        """What the proof leaves out by declaration, one line each, for verify's report."""
+        lines = [
+            f"{e.address} ({e.span}) is not modelled; accepted by the spec: {e.reason}"
+            for e in self.excepted
+        ]
+        lines += [
+            f"module directory {s.directory or '.'} belongs to spec {s.spec} ({s.span.file}); "
+            "not read"
+            for s in self.skipped
+        ]
+        return tuple(lines)
 
 
 class _Reader:
@@ -139,6 +155,18 @@ class _Reader:
                 span,
             )
             return None
+        in_bytes = layer == "bucket"
+        limit = BUCKET_POLICY_LIMIT if in_bytes else ENDPOINT_POLICY_LIMIT
+        size = compact_size(value.value, in_bytes=in_bytes)
+        if size > limit:
+            unit = "bytes" if in_bytes else "characters"
+            self.refuse(
+                "XF417",
+                f"{address}.policy is {size:,} {unit}, over AWS's limit of {limit:,} for "
+                f"{'a bucket' if in_bytes else 'an endpoint'} policy: AWS would reject it",
+                span,
+            )
+            return None
         try:
             document = parse_policy(value.value, span, value.statement_spans)
         except PolicyParseError as error:
@@ -164,47 +192,37 @@ def _describe(value: Value) -> str:
     return "a jsonencode expression"
 
 
-def read_perimeter(tree: TfTree) -> Perimeter:
-    """Extract endpoints, route-table associations and bucket policies from ``tree``."""
+def read_perimeter(tree: TfTree, exceptions: Sequence[DeclaredException] = ()) -> Perimeter:
+    """Extract endpoints, route-table associations and bucket policies from ``tree``.
+
+    Args:
+        tree: the Terraform tree as read.
+        exceptions: the spec's declared exceptions, which accept blocks xflow does not model.
+    """
     reader = _Reader()
     reader.refusals.extend(tree.problems)
+    world = close(tree, exceptions)
+    reader.refusals.extend(world.refusals)
     endpoints: list[TfEndpoint] = []
     associations: list[tuple[Block, str, str]] = []
     bucket_policies: list[TfBucketPolicy] = []
     endpoint_policies: list[tuple[Block, str, str]] = []
-    for tf_file in tree.files:
-        module = posixpath.dirname(tf_file.path)
-        for block in tf_file.blocks:
-            if block.block_type != "resource" or len(block.labels) != 2:
-                continue
-            kind, name = block.labels
-            address = f"{module + '/' if module else ''}{kind}.{name}"
-            if kind == "aws_vpc_endpoint":
-                endpoint = _endpoint(reader, block, module, address)
-                if endpoint is not None:
-                    endpoints.append(endpoint)
-            elif kind == "aws_vpc_endpoint_policy":
-                endpoint_policies.append((block, module, address))
-            elif kind == "aws_vpc_endpoint_route_table_association":
-                associations.append((block, module, address))
-            elif kind == "aws_s3_bucket_policy":
-                bucket = reader.literal(block, "bucket", address)
-                policy = reader.policy(block, address, "bucket", required=True)
-                if bucket is not None:
-                    bucket_policies.append(TfBucketPolicy(address, bucket, policy, block.span))
-            elif kind == "aws_s3_bucket" and block.attribute("policy") is not None:
-                reader.refuse(
-                    "XF405",
-                    f"{address} sets an inline policy: a second policy source for the bucket, which "
-                    "fights aws_s3_bucket_policy; remove it",
-                    block.span,
-                )
-            elif kind in _UNMODELLED:
-                reader.refuse(
-                    "XF404",
-                    f"{address}: {_UNMODELLED[kind]} are not modelled by the verifier",
-                    block.span,
-                )
+    for item in world.perimeter:
+        block, module, address = item.block, item.module, item.address
+        kind = block.labels[0]
+        if kind == "aws_vpc_endpoint":
+            endpoint = _endpoint(reader, block, module, address)
+            if endpoint is not None:
+                endpoints.append(endpoint)
+        elif kind == "aws_vpc_endpoint_policy":
+            endpoint_policies.append((block, module, address))
+        elif kind == "aws_vpc_endpoint_route_table_association":
+            associations.append((block, module, address))
+        elif kind == "aws_s3_bucket_policy":
+            bucket = reader.literal(block, "bucket", address)
+            policy = reader.policy(block, address, "bucket", required=True)
+            if bucket is not None:
+                bucket_policies.append(TfBucketPolicy(address, bucket, policy, block.span))
     endpoints = _attach_endpoint_policies(reader, endpoints, endpoint_policies)
     resolved = _associations(reader, endpoints, associations)
     _check_duplicate_bucket_policies(reader, bucket_policies)
@@ -213,23 +231,19 @@ def read_perimeter(tree: TfTree) -> Perimeter:
         associations=tuple(resolved),
         bucket_policies=tuple(bucket_policies),
         refusals=tuple(reader.refusals),
+        excepted=world.excepted,
+        skipped=tree.skipped,
     )
 
 
 def _endpoint(reader: _Reader, block: Block, module: str, address: str) -> TfEndpoint | None:
+    """An S3 gateway endpoint (the closed world has sent every other endpoint elsewhere)."""
     service = reader.literal(block, "service_name", address)
     if service is None:
         return None
-    match = _S3_SERVICE.match(service)
-    if match is None:
-        return None  # an endpoint for another service: not part of the S3 perimeter
-    endpoint_type = reader.literal(block, "vpc_endpoint_type", address, required=False) or "Gateway"
-    if endpoint_type != "Gateway":
-        reader.refuse(
-            "XF404",
-            f"{address} is an S3 {endpoint_type} endpoint; the verifier models gateway endpoints only",
-            block.span,
-        )
+    match = S3_GATEWAY_SERVICE.match(service)
+    endpoint_type = reader.literal(block, "vpc_endpoint_type", address, required=False)
+    if match is None or endpoint_type not in (None, "Gateway"):
         return None
     inline: tuple[str, ...] = ()
     found = block.attribute("route_table_ids")

@@ -1,20 +1,26 @@
-"""Read Terraform: turn a tree of .tf files into typed records (:mod:`xflow_perimeter.terraform.records`).
+"""Read Terraform: turn a Terraform root into typed records (:mod:`xflow_perimeter.terraform.records`).
 
-Each file goes to the fast reader (:mod:`xflow_perimeter.terraform.fast_reader`), which handles the HCL that xflow
-generates and its usual hand edits; anything else, syntax errors included, goes to python-hcl2
-(:mod:`xflow_perimeter.terraform.hcl2_reader`), which is imported only then. Both return the same records.
+The root's module directories and their files come from :mod:`~xflow_perimeter.terraform.layout`.
+Each ``.tf`` file goes to the fast reader (:mod:`~xflow_perimeter.terraform.fast_reader`), which
+handles the HCL that xflow generates and its usual hand edits; anything else, syntax errors
+included, goes to python-hcl2 (:mod:`~xflow_perimeter.terraform.hcl2_reader`, imported only then)
+up to a size limit. ``.tf.json`` files go to :mod:`~xflow_perimeter.terraform.json_reader`. Override
+files are merged in by :mod:`~xflow_perimeter.terraform.overrides`. Every file is read or refused.
 """
 
 from __future__ import annotations
 
 import gc
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
-from xflow_perimeter.diagnostics import Diagnostic, Severity, Span, XflowError
-from xflow_perimeter.terraform.fast_reader import NotInSubset, read_text_fast
+from xflow_perimeter.diagnostics import Diagnostic, Span, XflowError
+from xflow_perimeter.terraform import limits
+from xflow_perimeter.terraform.fast_reader import NotInSubset, OverLimit, read_text_fast
+from xflow_perimeter.terraform.json_reader import read_json_text
+from xflow_perimeter.terraform.layout import find_modules
+from xflow_perimeter.terraform.overrides import merge_module
 from xflow_perimeter.terraform.records import (
     Block,
     JsonEncoded,
@@ -22,6 +28,7 @@ from xflow_perimeter.terraform.records import (
     Opaque,
     Reference,
     Scalar,
+    SkippedModule,
     TfFile,
     TfTree,
     Value,
@@ -34,6 +41,7 @@ __all__ = [
     "Opaque",
     "Reference",
     "Scalar",
+    "SkippedModule",
     "TfFile",
     "TfTree",
     "Value",
@@ -42,56 +50,80 @@ __all__ = [
 ]
 
 
-def read_tree(root: Path) -> TfTree:
-    """Read every ``*.tf`` file under ``root`` (recursively, skipping hidden files and folders).
+def read_tree(root: Path, *, spec_path: Path | None = None) -> TfTree:
+    """Read every module directory under ``root`` as Terraform reads it.
 
     Args:
-        root: the folder to read; spans name files relative to it, posix style.
+        root: the Terraform root; spans name files relative to it, posix style.
+        spec_path: the spec being verified: module directories whose ``xflow-module.json``
+            names another spec are left to it (``TfTree.skipped``). None reads them all.
 
     Returns:
-        The files that parsed, sorted by path, and an XF401 problem for each one that did not.
+        The files that were read, override files merged in, sorted by path; a problem for each
+        file or folder that could not be read (XF401, XF414-XF418).
     """
     if not root.is_dir():
         return TfTree((), (Diagnostic("XF401", f"{root}: not a directory"),))
+    layout = find_modules(root, spec_path)
     files: list[TfFile] = []
-    problems: list[Diagnostic] = []
+    problems = list(layout.problems)
     with _gc_paused():
-        for path in _tf_paths(root):
-            rel = path.relative_to(root).as_posix()
-            try:
-                text = path.read_bytes().decode("utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                problem = Diagnostic("XF401", f"cannot read the file: {exc}", Span(rel, 1, 1))
-                problems.append(problem)
-                continue
-            try:
-                files.append(read_text(text, rel))
-            except XflowError as exc:
-                problems.extend(exc.diagnostics)
-                continue
-            if PurePosixPath(rel).stem == "override" or rel.endswith("_override.tf"):
-                problems.append(
-                    Diagnostic(
-                        "XF404",
-                        "Terraform merges override files into other blocks; xflow reads them as-is",
-                        Span(rel, 1, 1),
-                        Severity.WARNING,
-                    )
-                )
-    return TfTree(tuple(files), tuple(problems))
+        for module in layout.modules:
+            primary = _read_files(root, module.files, problems)
+            overrides = _read_files(root, module.overrides, problems)
+            merged, found = merge_module(primary, overrides)
+            files.extend(merged)
+            problems.extend(found)
+    files.sort(key=lambda f: f.path)
+    return TfTree(tuple(files), tuple(problems), layout.skipped)
+
+
+def _read_files(root: Path, paths: tuple[str, ...], problems: list[Diagnostic]) -> list[TfFile]:
+    out: list[TfFile] = []
+    for rel in paths:
+        try:
+            text = (root / rel).read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(Diagnostic("XF401", f"cannot read the file: {exc}", Span(rel, 1, 1)))
+            continue
+        try:
+            out.append(read_text(text, rel))
+        except XflowError as exc:
+            problems.extend(exc.diagnostics)
+    return out
 
 
 def read_text(text: str, path: str) -> TfFile:
-    """Parse one file's text; ``path`` is only used in spans.
+    """Parse one file's text (``.tf.json`` by its JSON syntax); ``path`` is only used in spans.
 
     Raises:
-        XflowError: XF401 for a syntax error, with its line and column when known.
+        XflowError: XF401 for a syntax error, with its line and column when known; XF416 for a
+            file beyond the readers' limits (:mod:`~xflow_perimeter.terraform.limits`).
     """
+    if path.endswith(".tf.json"):
+        return read_json_text(text, path)
     with _gc_paused():
         try:
             return read_text_fast(text, path)
-        except NotInSubset:
-            pass
+        except OverLimit as over:
+            raise limits.over_limit(path, over.message, over.span) from None
+        except NotInSubset as outside:
+            reason = str(outside)
+        if len(text) > limits.GENERAL_READER_MAX_CHARS:
+            what = (
+                f"{len(text):,} characters outside the form xflow writes ({reason}) are more than "
+                f"the general reader takes ({limits.GENERAL_READER_MAX_CHARS:,}); split the file "
+                "or write it the way xflow compile does"
+            )
+            raise limits.over_limit(path, what)
+        tokens = limits.GENERAL_READER_TOKEN.subn("", text)[1]
+        if tokens > limits.GENERAL_READER_MAX_TOKENS:
+            what = (
+                f"some {tokens:,} tokens outside the form xflow writes ({reason}) are more than "
+                f"the general reader takes ({limits.GENERAL_READER_MAX_TOKENS:,}); split the file "
+                "or write it the way xflow compile does"
+            )
+            raise limits.over_limit(path, what)
         return _read_text_hcl2(text, path)
 
 
@@ -103,14 +135,6 @@ def _read_text_hcl2(text: str, path: str) -> TfFile:
 
     with _gc_paused():
         return read_text_hcl2(text, path)
-
-
-def _tf_paths(root: Path) -> Iterator[Path]:
-    found: list[Path] = []
-    for folder, dirs, names in os.walk(root):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        found.extend(Path(folder, n) for n in names if n.endswith(".tf") and not n.startswith("."))
-    yield from sorted(found, key=lambda p: p.relative_to(root).as_posix())
 
 
 @contextmanager

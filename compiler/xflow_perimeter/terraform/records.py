@@ -29,7 +29,8 @@ class Reference:
 class JsonEncoded:
     """``jsonencode(...)`` of literal data, evaluated to plain JSON data.
 
-    ``statement_spans`` locates each element of the top-level ``Statement`` list, when there is one.
+    ``statement_spans`` locates each element of the top-level ``Statement`` list, when there is one
+    (the first :data:`~xflow_perimeter.terraform.limits.MAX_STATEMENT_SPANS` of them).
     """
 
     value: JsonValue
@@ -44,7 +45,8 @@ class Opaque:
     "operation", "for", "expression", "jsonencode-with-expressions" (a reference, call or
     interpolation inside ``jsonencode``) or "duplicate-key" (an object inside ``jsonencode``
     repeats a key). For the last two, ``detail`` says what and ``span`` points at it. A "list"
-    carries its elements in ``items``.
+    carries its elements in ``items``; an "object" whose keys are all literal carries its
+    elements in ``entries``, in source order.
     """
 
     kind: str
@@ -52,6 +54,7 @@ class Opaque:
     detail: str = field(default="", compare=False)
     span: Span | None = field(default=None, compare=False)
     items: tuple[Value, ...] = field(default=(), compare=False, repr=False)
+    entries: tuple[tuple[str, Value], ...] = field(default=(), compare=False, repr=False)
 
 
 Value = Literal | Reference | JsonEncoded | Opaque
@@ -59,10 +62,12 @@ Value = Literal | Reference | JsonEncoded | Opaque
 
 @dataclass(frozen=True, slots=True)
 class Block:
+    """A block with its attributes (name, value, span) and its nested blocks, in source order."""
+
     block_type: str
     labels: tuple[str, ...]
     attributes: tuple[tuple[str, Value, Span], ...]
-    nested: tuple[str, ...]
+    nested: tuple[Block, ...]
     span: Span
 
     def attribute(self, name: str) -> tuple[Value, Span] | None:
@@ -81,9 +86,22 @@ class TfFile:
 
 
 @dataclass(frozen=True, slots=True)
+class SkippedModule:
+    """A module directory left to another spec: its ``xflow-module.json`` names that spec."""
+
+    directory: str  # relative to the Terraform root, posix style ("" for the root itself)
+    spec: str  # the other spec, as the manifest names it
+    span: Span = field(compare=False)  # the manifest
+
+
+@dataclass(frozen=True, slots=True)
 class TfTree:
+    """What the readers made of a Terraform root: the files Terraform reads, override files
+    merged in; every problem found (each file is read or refused); the modules left to other specs."""
+
     files: tuple[TfFile, ...]
     problems: tuple[Diagnostic, ...]
+    skipped: tuple[SkippedModule, ...] = ()
 
 
 _HEADER = re.compile(r"// Code generated .* DO NOT EDIT\.")
