@@ -657,6 +657,15 @@ _ENTRIES = (
         "A network's VPC, one of its route tables, its existing endpoint or the gateway "
         "endpoint the Terraform creates is not there.",
     ),
+    # Reports for CI (XF7xx)
+    DiagnosticCode(
+        "XF701",
+        _E,
+        "generated file is stale, missing or no longer generated",
+        "`compile --check` found a file of the output that differs from what the spec compiles "
+        "to: the spec changed without `xflow compile`, or a generated file was edited or "
+        "deleted. Run `xflow compile SPEC` and commit the result.",
+    ),
 )
 
 CATALOGUE: Mapping[str, DiagnosticCode] = MappingProxyType({c.code: c for c in _ENTRIES})

@@ -14,11 +14,14 @@ from xflow_perimeter.api import (
     Explainer,
     ExplainError,
     ExplainRequest,
+    default_output,
     explain,
     explain_batch,
     open_explainer,
 )
-from xflow_perimeter.diagnostics import EXIT_INVALID, EXIT_OK
+from xflow_perimeter.cli.locating import located_errors, locator_for
+from xflow_perimeter.diagnostics import EXIT_FINDINGS, EXIT_INVALID, EXIT_OK
+from xflow_perimeter.report.locations import Locator
 
 
 def add_parser(commands: Any) -> None:
@@ -27,7 +30,9 @@ def add_parser(commands: Any) -> None:
     parser.add_argument(
         "--tf", type=Path, help="Terraform root (default: terraform/ beside the spec)"
     )
-    parser.add_argument("--principal", help="IAM ARN of the caller, or 'anonymous'")
+    parser.add_argument(
+        "--principal", help="IAM ARN of the caller, a spec principal's name, or 'anonymous'"
+    )
     parser.add_argument("--network", help="spec network name, or 'internet'")
     parser.add_argument("--bucket", help="bucket name (or spec bucket name)")
     parser.add_argument(
@@ -37,16 +42,28 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--action", help="S3 action, e.g. s3:GetObject")
     parser.add_argument("--identity", choices=("allow-all", "none"), default="allow-all")
     parser.add_argument("--requests", type=Path, help="JSON Lines file of requests ('-' for stdin)")
-    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument(
+        "--expect",
+        choices=("allow", "deny"),
+        help="exit 1 when the decision is not this one (as a spec assertion would fail)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="json: schemas/explain-result.schema.json (one document per line for --requests)",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    explainer = open_explainer(args.spec, args.tf)
+    locator = locator_for(args.spec, args.tf if args.tf is not None else default_output(args.spec))
+    with located_errors(locator):
+        explainer = open_explainer(args.spec, args.tf)
     for warning in explainer.warnings:
-        print(warning.render(), file=sys.stderr)
+        print(locator.diagnostic(warning).render(), file=sys.stderr)
     if args.requests is not None:
-        return _batch(explainer, args.requests)
+        return _batch(explainer, args.requests, locator)
     missing = [
         name for name in ("principal", "network", "bucket", "action") if getattr(args, name) is None
     ]
@@ -70,18 +87,29 @@ def run(args: argparse.Namespace) -> int:
     except ExplainError as error:
         print(f"xflow explain: {error}", file=sys.stderr)
         return EXIT_INVALID
+    decided = "allow" if answer.decision.allowed else "deny"
+    code = EXIT_FINDINGS if args.expect not in (None, decided) else EXIT_OK
     if args.format == "json":
-        print(json.dumps(answer.to_json(), indent=2, sort_keys=True))
-        return EXIT_OK
-    print(f"{'ALLOW' if answer.decision.allowed else 'DENY'}: {answer.decision.reason}")
+        from xflow_perimeter.report import structured
+
+        document = structured.explain_result(answer, locator, args.expect)
+        print(json.dumps(document, indent=2, sort_keys=True))
+        return code
+    print(f"{decided.upper()}: {answer.decision.reason}")
     print(f"  request: {answer.description}")
     for layer, statement in answer.decision.deciding:
-        where = f"{statement.span}: " if statement.span else ""
+        span = locator.span(statement.span)
+        where = f"{span}: " if span else ""
         print(f"  decided by: {where}{statement.sid or '(no Sid)'} ({layer} policy)")
-    return EXIT_OK
+    if code != EXIT_OK:
+        print(f"xflow explain: expected {args.expect}, but the Terraform says {decided}")
+    return code
 
 
-def _batch(explainer: Explainer, requests: Path) -> int:
+def _batch(explainer: Explainer, requests: Path, locator: Locator) -> int:
+    """Exit 0 when every line was answered, 2 (invalid input) when any line was an error."""
+    from xflow_perimeter.report import structured
+
     try:
         stream = sys.stdin if str(requests) == "-" else requests.open(encoding="utf-8")
     except OSError as error:
@@ -93,7 +121,7 @@ def _batch(explainer: Explainer, requests: Path) -> int:
     started = time.perf_counter()
     with stream:
         for answer in answers:
-            print(json.dumps(answer.to_json(), sort_keys=True))
+            print(json.dumps(structured.batch_answer(answer, locator), sort_keys=True))
             counts[answer.outcome] += 1
     elapsed = time.perf_counter() - started
     total = sum(counts.values())
@@ -104,4 +132,4 @@ def _batch(explainer: Explainer, requests: Path) -> int:
         f"{counts['error']} errors) in {elapsed:.2f} s after loading{rate}",
         file=sys.stderr,
     )
-    return EXIT_OK
+    return EXIT_INVALID if counts["error"] else EXIT_OK

@@ -17,7 +17,13 @@ from xflow_perimeter.cli import compile as compile_command
 from xflow_perimeter.cli import explain as explain_command
 from xflow_perimeter.cli import graph as graph_command
 from xflow_perimeter.cli import verify as verify_command
-from xflow_perimeter.diagnostics import EXIT_INTERNAL, EXIT_INVALID, Severity, XflowError
+from xflow_perimeter.diagnostics import (
+    EXIT_INTERNAL,
+    EXIT_INVALID,
+    EXIT_OK,
+    Severity,
+    XflowError,
+)
 
 COMMANDS = (compile_command, verify_command, explain_command, graph_command, audit_command)
 
@@ -64,6 +70,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except XflowError as error:
         print_diagnostics(error)
         return error.exit_code
+    except BrokenPipeError:  # the reader went away (`xflow verify ... | head`): not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except KeyboardInterrupt:
         print("xflow: interrupted", file=sys.stderr)
         return EXIT_INVALID

@@ -17,6 +17,7 @@ from xflow_perimeter.iam.evaluate import (
 )
 from xflow_perimeter.iam.policy import PolicyDocument
 from xflow_perimeter.iam.request import Caller, NetworkPath, Request
+from xflow_perimeter.prove.findings import RequestFields, request_fields
 from xflow_perimeter.prove.network_paths import INTERNET_IP, PathClass, Topology
 from xflow_perimeter.spec.actions import lookup
 from xflow_perimeter.spec.model import Bucket, Spec
@@ -41,8 +42,11 @@ class ExplainResult:
     request: ExplainRequest
     decision: Decision
     description: str  # the request as evaluated, in words
+    fields: RequestFields  # the request as evaluated, as fields
 
     def to_json(self) -> dict[str, object]:
+        """The library's plain form (locations as the reader gives them); the CLI's JSON
+        report, with its schema, is report.structured's."""
         return {
             "decision": "allow" if self.decision.allowed else "deny",
             "reason": self.decision.reason,
@@ -62,12 +66,19 @@ class ExplainError(ValueError):
     """A request that names something the spec does not have, or is malformed."""
 
 
-def _caller(principal: str | None) -> Caller:
+def _caller(spec: Spec, principal: str | None) -> Caller:
     if principal is None:
         return Caller(arn=None, account=None)
+    named = next((p.arn for p in spec.principals if p.key == principal), None)
+    if named is not None:  # a spec principal's name, as assertions accept
+        return _caller(spec, named)
     parts = principal.split(":")
     if len(parts) < 6 or parts[:3] != ["arn", "aws", "iam"] or not parts[4].isdigit():
-        raise ExplainError(f"principal must be an IAM ARN or 'anonymous': {principal!r}")
+        names = ", ".join(p.key for p in spec.principals) or "none"
+        raise ExplainError(
+            f"principal must be an IAM ARN, a spec principal ({names}) or 'anonymous': "
+            f"{principal!r}"
+        )
     return Caller(arn=principal, account=parts[4])
 
 
@@ -131,7 +142,7 @@ def explain_one(
         policy = ALLOW_EVERYONE_POLICY
         owner = "a bucket outside the spec, assumed to allow everyone"
     request = Request(
-        caller=_caller(ask.principal),
+        caller=_caller(spec, ask.principal),
         action=action_name,
         bucket=name,
         bucket_account=account,
@@ -153,7 +164,13 @@ def explain_one(
         f"{action_name} by {ask.principal or 'anonymous'} (identity policy: {ask.identity}) on "
         f"{name} in account {account} ({owner}), {where}, from {path.label}"
     )
-    return ExplainResult(ask, decision, description)
+    fields = request_fields(
+        request,
+        path,
+        region=bucket_spec.region if bucket_spec is not None else None,
+        identity=ask.identity,
+    )
+    return ExplainResult(ask, decision, description, fields)
 
 
 FIELDS = {"principal", "network", "bucket", "bucket_account", "key", "action", "identity"}

@@ -13,12 +13,41 @@ from xflow_perimeter.prove.network_paths import PathClass
 
 
 @dataclass(frozen=True, slots=True)
+class RequestFields:
+    """A request as fields, for structured reports (the text form is ``describe_request``'s)."""
+
+    principal: str | None  # IAM ARN; None: anonymous
+    principal_account: str | None
+    network: str  # the path's label: "network NAME", "the internet", ...
+    bucket: str
+    bucket_account: str
+    action: str
+    tls: bool
+    key: str | None = None
+    list_prefix: str | None = None
+    region: str | None = None  # the bucket's Region, when the request names a spec bucket
+    identity: str = "allow-all"  # the caller's identity policy as assumed
+
+
+@dataclass(frozen=True, slots=True)
+class Deciding:
+    """A statement that decided a request: its policy layer, where it is, and its Sid."""
+
+    layer: str
+    span: Span | None
+    sid: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     code: str
     message: str
     counterexample: str
     deciding: tuple[str, ...]  # "file:line:col Sid (layer policy)"
     span: Span | None = field(default=None, compare=False)
+    # The same counterexample and deciding statements as fields, when the check has them.
+    request: RequestFields | None = field(default=None, compare=False)
+    deciders: tuple[Deciding, ...] = field(default=(), compare=False)
 
     def to_diagnostic(self) -> Diagnostic:
         notes: tuple[str, ...] = ()
@@ -43,6 +72,29 @@ def describe_request(request: Request, path: PathClass) -> str:
         f"{request.action} by {caller} on bucket {request.bucket} (account {request.bucket_account}), "
         f"{where}, from {path.label}, TLS {'on' if request.secure_transport else 'off'}"
     )
+
+
+def request_fields(
+    request: Request, path: PathClass, *, region: str | None = None, identity: str = "allow-all"
+) -> RequestFields:
+    return RequestFields(
+        principal=request.caller.arn,
+        principal_account=request.caller.account,
+        network=path.label,
+        bucket=request.bucket,
+        bucket_account=request.bucket_account,
+        action=request.action,
+        tls=request.secure_transport,
+        key=request.key,
+        list_prefix=request.list_prefix,
+        region=region,
+        identity=identity,
+    )
+
+
+def deciders(decision: Decision) -> tuple[Deciding, ...]:
+    """The statements behind a decision, as fields (synthetic stand-ins without a span omitted)."""
+    return tuple(Deciding(layer, s.span, s.sid) for layer, s in decision.deciding if s.span)
 
 
 def deciding(decision: Decision) -> tuple[str, ...]:

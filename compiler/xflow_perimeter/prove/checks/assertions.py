@@ -7,7 +7,7 @@ from xflow_perimeter.diagnostics import Diagnostic
 from xflow_perimeter.iam.evaluate import UnsupportedPolicyError
 from xflow_perimeter.prove.checks import Check, CheckContext, CheckResult
 from xflow_perimeter.prove.explain import ExplainRequest, explain_one
-from xflow_perimeter.prove.findings import Finding, deciding
+from xflow_perimeter.prove.findings import Finding, deciders, deciding
 
 
 def check(context: CheckContext) -> CheckResult:
@@ -41,6 +41,8 @@ def check(context: CheckContext) -> CheckResult:
                     result.description,
                     deciding(result.decision),
                     assertion.span,
+                    result.fields,
+                    deciders(result.decision),
                 )
             )
     return CheckResult(tuple(out))

@@ -8,7 +8,13 @@ from __future__ import annotations
 from xflow_perimeter.diagnostics import Diagnostic
 from xflow_perimeter.iam.evaluate import Decision, UnsupportedPolicyError
 from xflow_perimeter.prove.checks import Check, CheckContext, CheckResult
-from xflow_perimeter.prove.findings import Finding, deciding, describe_request
+from xflow_perimeter.prove.findings import (
+    Finding,
+    deciders,
+    deciding,
+    describe_request,
+    request_fields,
+)
 from xflow_perimeter.prove.layers.mismatch import Mismatch
 from xflow_perimeter.prove.layers.schedule import all_mismatches
 
@@ -42,6 +48,7 @@ def check(context: CheckContext) -> CheckResult:
         else:
             groups[key] = (m, decision, list(actions), code)
     out = []
+    regions = {b.name: b.region for b in verifier.spec.buckets}
     for m, decision, actions, code in groups.values():
         span = next((s.span for _, s in decision.deciding if s.span), None)
         if span is None:
@@ -53,6 +60,8 @@ def check(context: CheckContext) -> CheckResult:
                 describe_request(m.request, m.path),
                 deciding(decision),
                 span,
+                request_fields(m.request, m.path, region=regions.get(m.request.bucket)),
+                deciders(decision),
             )
         )
     return CheckResult(tuple(sorted(out, key=lambda f: (f.code, f.message))))
