@@ -245,6 +245,14 @@ _ENTRIES = (
         "Each entry of the spec's `exceptions` names one Terraform block; the same address twice "
         "is ambiguous (which reason holds?). Keep one entry per address.",
     ),
+    DiagnosticCode(
+        "XF250",
+        _E,
+        "an auditor is also an admin or a flow's principal",
+        "Bucket policies confine each of the spec's `auditors` to reading bucket configuration "
+        "(a Deny of every other action), which would take away an admin's break-glass access or "
+        "a flow. Give auditing a role of its own and list that one under `auditors`.",
+    ),
     # Compile (XF3xx)
     DiagnosticCode(
         "XF301",
