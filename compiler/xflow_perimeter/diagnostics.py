@@ -665,6 +665,15 @@ _ENTRIES = (
         "A network's VPC, one of its route tables, its existing endpoint or the gateway "
         "endpoint the Terraform creates is not there.",
     ),
+    DiagnosticCode(
+        "XF624",
+        _E,
+        "the deployed perimeter cannot be proven",
+        "The audit runs verify's exposure proof on what is deployed (its findings are XF501-XF508 "
+        'marked "deployed"). A deployed policy it cannot parse, or a construct the proof refuses '
+        "(the message names verify's code), leaves the deployed exposure unknown. Replace the "
+        "deployed policy with the committed one (terraform apply).",
+    ),
 )
 
 CATALOGUE: Mapping[str, DiagnosticCode] = MappingProxyType({c.code: c for c in _ENTRIES})

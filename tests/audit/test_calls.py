@@ -210,7 +210,12 @@ def test_text_report_of_a_drifted_deployment(
     policy_file = deployment.tf_root / "data-ap-northeast-1" / "bucket_policies.tf"
     assert f"{policy_file.as_posix()}:" in out
     assert "error XF611: bucket chibayuki-test has no policy" in out
-    assert out.rstrip().splitlines()[-1].startswith("xflow: 1 finding(s)")
+    # Without its policy the bucket is open to every principal of its account: the deployed
+    # proof says so beside the drift.
+    assert "error XF501: deployed: " in out and "counterexample: " in out
+    assert "xflow: deployed perimeter grants other than the spec" in out
+    assert out.rstrip().splitlines()[-1].startswith("xflow: ")
+    assert "finding(s) in the deployed perimeter" in out.rstrip().splitlines()[-1]
 
 
 def test_missing_boto3_is_a_usage_error(
