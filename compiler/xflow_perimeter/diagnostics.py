@@ -245,6 +245,14 @@ _ENTRIES = (
         "Each entry of the spec's `exceptions` names one Terraform block; the same address twice "
         "is ambiguous (which reason holds?). Keep one entry per address.",
     ),
+    DiagnosticCode(
+        "XF250",
+        _E,
+        "an auditor is also an admin or a flow's principal",
+        "Bucket policies confine each of the spec's `auditors` to reading bucket configuration "
+        "(a Deny of every other action), which would take away an admin's break-glass access or "
+        "a flow. Give auditing a role of its own and list that one under `auditors`.",
+    ),
     # Compile (XF3xx)
     DiagnosticCode(
         "XF301",
@@ -656,6 +664,15 @@ _ENTRIES = (
         "spec VPC, route table or endpoint does not exist",
         "A network's VPC, one of its route tables, its existing endpoint or the gateway "
         "endpoint the Terraform creates is not there.",
+    ),
+    DiagnosticCode(
+        "XF624",
+        _E,
+        "the deployed perimeter cannot be proven",
+        "The audit runs verify's exposure proof on what is deployed (its findings are XF501-XF508 "
+        'marked "deployed"). A deployed policy it cannot parse, or a construct the proof refuses '
+        "(the message names verify's code), leaves the deployed exposure unknown. Replace the "
+        "deployed policy with the committed one (terraform apply).",
     ),
     # Reports for CI (XF7xx)
     DiagnosticCode(

@@ -210,7 +210,12 @@ def test_text_report_of_a_drifted_deployment(
     policy_file = deployment.tf_root / "data-ap-northeast-1" / "bucket_policies.tf"
     assert f"{policy_file.as_posix()}:" in out
     assert "error XF611: bucket chibayuki-test has no policy" in out
-    assert out.rstrip().splitlines()[-1].startswith("xflow: 1 finding(s)")
+    # Without its policy the bucket is open to every principal of its account: the deployed
+    # proof says so beside the drift.
+    assert "error XF501: deployed: " in out and "counterexample: " in out
+    assert "xflow: deployed perimeter grants other than the spec" in out
+    assert out.rstrip().splitlines()[-1].startswith("xflow: ")
+    assert "finding(s) in the deployed perimeter" in out.rstrip().splitlines()[-1]
 
 
 def test_missing_boto3_is_a_usage_error(
@@ -220,3 +225,67 @@ def test_missing_boto3_is_a_usage_error(
     spec = REPO / "examples" / "cross-account" / "spec.yaml"
     assert main(["audit", str(spec)]) == 2
     assert "XF603" in capsys.readouterr().err
+
+
+class InFlight:
+    """Counts the calls in flight at once, from botocore's before-call and after-call events."""
+
+    def __init__(self, hook: Any) -> None:
+        self.hook = hook
+        self.now = 0
+        self.most = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, session: Any) -> None:
+        self.hook(session)
+        session.events.register("before-call", self._start)
+        session.events.register("after-call", self._end)
+
+    def _start(self, **_: Any) -> None:
+        with self._lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+
+    def _end(self, **_: Any) -> None:
+        with self._lock:
+            self.now -= 1
+
+
+def test_concurrency_is_bounded_by_the_workers(deployed: Any, hook: Any) -> None:
+    deployment = deployed("data-platform")
+    counted = InFlight(hook)
+    committed = load_committed(load_spec(deployment.spec_path), deployment.tf_root)
+    report = audit(
+        committed, AuditSettings(role_name="xflow-audit", session_hook=counted, workers=2)
+    )
+    assert report.findings == ()
+    assert 1 <= counted.most <= 2 and counted.now == 0
+
+
+def test_progress_on_a_terminal(
+    deployed: Any, hook: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    deployment = deployed("cross-account")
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    args = argparse.Namespace(
+        spec=deployment.spec_path,
+        tf=None,
+        role_name="xflow-audit",
+        format="text",
+        print_iam_policy=False,
+    )
+    assert run(args, session_hook=hook) == 0
+    shown = terminal.getvalue()
+    # One line per read, rewritten in place, then cleared before the report.
+    assert "xflow audit: 1/" in shown and "bucket " in shown
+    total = shown.split("xflow audit: 1/")[1].split(" ")[0]
+    assert f"xflow audit: {total}/{total} read (" in shown
+    assert shown.endswith("\r\033[K")
+    assert "xflow:" in capsys.readouterr().out

@@ -75,6 +75,42 @@ def test_console_edit_widening_a_bucket_policy(deployed: Any, hook: Any) -> None
         == f"{deployment.tf_root.as_posix()}/data-ap-northeast-1/bucket_policies.tf"
     )
     assert any("adds statement 'ConsoleEdit'" in note for note in finding.notes)
+    # DenyUnlistedPrincipals still denies the other account: drift, but no wider exposure.
+    assert report.proof.startswith("deployed perimeter grants exactly the spec")
+
+
+def test_console_edit_that_widens_gets_the_deployed_proof(deployed: Any, hook: Any) -> None:
+    deployment = deployed("cross-account")
+    reports = deployment.bucket("reports")
+    s3 = deployment.s3(reports)
+    policy = json.loads(s3.get_bucket_policy(Bucket=reports.name)["Policy"])
+    policy["Statement"] = [
+        s for s in policy["Statement"] if s.get("Sid") != "DenyUnlistedPrincipals"
+    ] + [
+        {
+            "Sid": "ConsoleEdit",
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{reports.name}/*",
+        }
+    ]
+    s3.put_bucket_policy(Bucket=reports.name, Policy=json.dumps(policy))
+    report = run(deployment, hook)
+    assert "XF611" in codes(report)
+    widened = [f for f in report.findings if f.code == "XF501"]
+    assert widened and all(f.message.startswith("deployed: ") for f in widened)
+    outsider = [
+        f
+        for f in widened
+        if any(n.startswith("counterexample:") and "123456789012" in n for n in f.notes)
+    ]
+    assert outsider, [f.to_diagnostic().render() for f in widened]
+    assert any("ConsoleEdit" in n for f in outsider for n in f.notes)
+    assert outsider[0].span is not None
+    assert outsider[0].span.file.endswith("data-ap-northeast-1/bucket_policies.tf")
+    assert set(codes(report)) <= {"XF611", "XF501", "XF503"}
+    assert report.proof.startswith("deployed perimeter grants other than the spec")
 
 
 def test_widened_statement_is_described_field_by_field(deployed: Any, hook: Any) -> None:
@@ -123,8 +159,12 @@ def test_removed_route_table_association(deployed: Any, hook: Any) -> None:
         VpcEndpointId=endpoint, RemoveRouteTableIds=[removed]
     )
     report = run(deployment, hook)
-    assert codes(report) == ["XF612"]
-    finding = report.findings[0]
+    # The drift, and what the deployment now does: the route table bypasses the endpoint
+    # (XF504), so the flows from its subnets fail (XF502).
+    assert sorted(set(codes(report))) == ["XF502", "XF504", "XF612"]
+    assert codes(report).count("XF612") == 1
+    assert all(f.message.startswith("deployed: ") for f in report.findings if f.code < "XF600")
+    finding = next(f for f in report.findings if f.code == "XF612")
     assert removed in finding.message
     assert finding.span is not None
     assert finding.span.file.endswith("ingest-eu-west-1/endpoints.tf")
@@ -269,8 +309,15 @@ def test_edited_endpoint_policy(deployed: Any, hook: Any) -> None:
         VpcEndpointId=endpoint, PolicyDocument=json.dumps(full_access)
     )
     report = run(deployment, hook)
-    assert codes(report) == ["XF610"]
-    finding = report.findings[0]
+    # Full access at the endpoint lets the network reach buckets outside the spec: the
+    # deployed proof says so (XF501, and the spec's assertions that it cannot fail: XF506).
+    assert codes(report).count("XF610") == 1
+    assert set(codes(report)) <= {"XF501", "XF503", "XF506", "XF610"}
+    assert any(
+        f.code == "XF501" and f.span is not None and f.span.file.endswith("endpoints.tf")
+        for f in report.findings
+    )
+    finding = next(f for f in report.findings if f.code == "XF610")
     assert finding.span is not None
     assert finding.span.file.endswith("workload-ap-northeast-1/endpoints.tf")
     assert "deployed Version is '2008-10-17' instead of '2012-10-17'" in finding.notes
@@ -292,6 +339,7 @@ def test_missing_bucket_and_endpoint(deployed: Any, hook: Any) -> None:
     deployment.ec2(app).delete_vpc_endpoints(VpcEndpointIds=[deployment.gateway_endpoint(app)])
     report = run(deployment, hook)
     assert codes(report) == ["XF621", "XF623"]
+    assert "not proven" in report.proof and reports.name in report.proof
 
 
 def test_without_a_role_only_the_callers_own_account_is_read(deployed: Any, hook: Any) -> None:
@@ -300,3 +348,60 @@ def test_without_a_role_only_the_callers_own_account_is_read(deployed: Any, hook
     assert codes(report) == ["XF602", "XF602"]
     assert all("give --role-name" in f.message for f in report.findings)
     assert report.exit_code == 1
+
+
+def test_a_deployed_policy_the_proof_cannot_read(deployed: Any, hook: Any) -> None:
+    """The older policy grammar takes ${...} literally, which the evaluator does not model: the
+    drift is reported and the deployed exposure is said to be unknown, never taken as safe."""
+    deployment = deployed("cross-account")
+    app = deployment.network("app")
+    endpoint = deployment.gateway_endpoint(app)
+    literal_variable = {
+        "Version": "2008-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::${aws:username}/*",
+            }
+        ],
+    }
+    deployment.ec2(app).modify_vpc_endpoint(
+        VpcEndpointId=endpoint, PolicyDocument=json.dumps(literal_variable)
+    )
+    report = run(deployment, hook)
+    assert sorted(codes(report)) == ["XF610", "XF624"]
+    unproven = next(f for f in report.findings if f.code == "XF624")
+    assert endpoint in unproven.message and unproven.message.startswith("deployed: ")
+    assert unproven.span is not None and unproven.span.file.endswith("endpoints.tf")
+    assert report.proof.startswith("deployed perimeter not proven")
+
+
+def test_the_report_names_what_is_checked_and_what_is_still_assumed(
+    deployed: Any, hook: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import argparse
+
+    from xflow_perimeter.audit.report import ASSUMED, CHECKED
+    from xflow_perimeter.cli import audit as cli_audit
+
+    deployment = deployed("cross-account")
+    args = argparse.Namespace(
+        spec=deployment.spec_path,
+        tf=deployment.tf_root,
+        role_name=AUDIT_ROLE,
+        format="text",
+        print_iam_policy=False,
+    )
+    assert cli_audit.run(args, session_hook=hook) == 0
+    text = capsys.readouterr().out
+    assert all(line in text for line in (*CHECKED, *ASSUMED))
+    assert "identity policies are not read" in text and "SCPs, RCPs" in text
+    assert "xflow: deployed perimeter grants exactly the spec (" in text
+
+    assert cli_audit.run(argparse.Namespace(**{**vars(args), "format": "json"}), hook) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["result"] == "clean"
+    assert data["deployed_proof"].startswith("deployed perimeter grants exactly the spec")
+    assert data["checked"] == list(CHECKED) and data["assumed"] == list(ASSUMED)

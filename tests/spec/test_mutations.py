@@ -64,7 +64,7 @@ ODD_VALUES: list[object] = [
     "%{ if true }",
 ]
 FIELDS = [
-    "xflow", "accounts", "networks", "buckets", "principals", "admins", "flows", "assertions",
+    "xflow", "accounts", "networks", "buckets", "principals", "admins", "auditors", "flows", "assertions",
     "services", "account", "region", "vpc_id", "route_table_ids", "endpoint", "egress",
     "bypass_accepted", "workloads", "name", "arn", "principal", "network", "bucket", "access",
     "prefix", "service", "source_account", "source_arn", "key", "action", "expect", "identity",

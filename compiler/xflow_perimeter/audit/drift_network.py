@@ -37,6 +37,35 @@ def check_networks(committed: Committed, live: LiveState) -> list[AuditFinding]:
     return out
 
 
+def own_endpoint(
+    committed: Committed, network: Network, in_vpc: list[LiveEndpoint]
+) -> LiveEndpoint | None:
+    """The live endpoint that stands for ``network``'s committed one: its adopted endpoint, or
+    among the VPC's S3 gateway endpoints the one with the committed policy and the most of the
+    spec's route tables (ties: the lowest id)."""
+    if network.endpoint_id is not None:
+        return next((e for e in in_vpc if e.endpoint_id == network.endpoint_id), None)
+    service = f"com.amazonaws.{network.region}.s3"
+    candidates = [e for e in in_vpc if e.endpoint_type == "Gateway" and e.service_name == service]
+    if not candidates:
+        return None
+    tf_endpoint = committed.endpoint(network)
+
+    def likeness(endpoint: LiveEndpoint) -> tuple[bool, int]:
+        same_policy = False
+        if tf_endpoint is not None and endpoint.policy is not None:
+            try:
+                same_policy = canonical_text(endpoint.policy) == canonical(
+                    committed.endpoint_policy(tf_endpoint)
+                )
+            except PolicyShapeError:
+                same_policy = False
+        shared = len(set(endpoint.route_table_ids) & set(network.route_table_ids))
+        return (same_policy, shared)
+
+    return max(sorted(candidates, key=lambda e: e.endpoint_id), key=likeness)
+
+
 class _NetworkCheck:
     def __init__(self, committed: Committed, region: LiveRegion, network: Network) -> None:
         self.committed = committed
@@ -103,31 +132,15 @@ class _NetworkCheck:
                     f"VPC {network.vpc_id}",
                 )
             return own
-        candidates = [
-            e for e in in_vpc if e.endpoint_type == "Gateway" and e.service_name == service
-        ]
-        if not candidates:
+        chosen = own_endpoint(self.committed, network, in_vpc)
+        if chosen is None:
             self.finding(
                 "XF623",
                 f"network {network.name!r}: VPC {network.vpc_id} has no S3 gateway endpoint "
                 f"({service}); the committed Terraform creates one",
                 self._tf_span(),
             )
-            return None
-        return max(sorted(candidates, key=lambda e: e.endpoint_id), key=self._likeness)
-
-    def _likeness(self, endpoint: LiveEndpoint) -> tuple[bool, int]:
-        """Among several gateway endpoints, the committed one: same policy, most associations."""
-        same_policy = False
-        if self.tf_endpoint is not None and endpoint.policy is not None:
-            try:
-                same_policy = canonical_text(endpoint.policy) == canonical(
-                    self.committed.endpoint_policy(self.tf_endpoint)
-                )
-            except PolicyShapeError:
-                same_policy = False
-        shared = len(set(endpoint.route_table_ids) & set(self.network.route_table_ids))
-        return (same_policy, shared)
+        return chosen
 
     def _other_endpoint(self, endpoint: LiveEndpoint) -> None:
         network = self.network

@@ -16,6 +16,23 @@ LIMITS = (
     "SCPs, RCPs and identity policies are not read.",
 )
 
+# Each assumption verify's proof rests on, and whether the audit checks it on the deployment.
+CHECKED = (
+    "What is deployed is what is committed: endpoint and bucket policies, route-table "
+    "associations (XF610-XF613); the proof is also run on the deployed perimeter itself.",
+    "No other S3 endpoint (gateway or interface) serves a spec VPC (XF616).",
+    "Object ownership is BucketOwnerEnforced, so ACLs are disabled (XF617, XF618).",
+    "Public access is blocked on every spec bucket or its account (XF619).",
+    "Networks reach S3 only as their declared egress says: route tables and default routes "
+    "(XF614, XF615).",
+)
+ASSUMED = (
+    "Every caller's identity policy allows every action (the worst case an intruder can write); "
+    "identity policies are not read.",
+    "SCPs, RCPs, permission boundaries and session policies are not read: they can only remove "
+    "access, so 'nothing else' still holds, but a flow may be denied by them.",
+)
+
 
 @dataclass(frozen=True, slots=True)
 class AuditFinding:
@@ -48,6 +65,9 @@ class AuditReport:
     networks: int
     buckets: int
     limits: tuple[str, ...] = LIMITS
+    proof: str = ""  # what verify's proof established about the deployed perimeter
+    checked: tuple[str, ...] = CHECKED
+    assumed: tuple[str, ...] = ASSUMED
 
     @property
     def exit_code(self) -> int:
@@ -69,6 +89,9 @@ class AuditReport:
                 "networks": self.networks,
                 "buckets": self.buckets,
             },
+            "deployed_proof": self.proof,
+            "checked": list(self.checked),
+            "assumed": list(self.assumed),
             "limits": list(self.limits),
         }
 

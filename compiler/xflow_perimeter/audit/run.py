@@ -14,6 +14,7 @@ from functools import partial
 from typing import Any
 
 from xflow_perimeter.audit.committed import Committed
+from xflow_perimeter.audit.deployed import prove_deployed
 from xflow_perimeter.audit.drift_buckets import check_buckets
 from xflow_perimeter.audit.drift_network import check_networks
 from xflow_perimeter.audit.live import (
@@ -60,8 +61,11 @@ def audit(
     findings = _unreadable_findings(live)
     findings += check_networks(committed, live)
     findings += check_buckets(committed, live)
+    proof = prove_deployed(committed, live)
+    findings += proof.findings
     return AuditReport(
         findings=sorted_findings(findings),
+        proof=proof.summary,
         accounts=len(live.accounts),
         account_regions=len(live.regions),
         networks=len(spec.networks),

@@ -70,6 +70,12 @@ def run(args: argparse.Namespace, session_hook: Callable[[Any], None] | None = N
         return report.exit_code
     for finding in report.findings:
         print(finding.to_diagnostic().render())
+    print("checked on the deployment (assumed by verify):")
+    for line in report.checked:
+        print(f"  - {line}")
+    print("still assumed:")
+    for line in report.assumed:
+        print(f"  - {line}")
     print("not read by the audit:")
     for limit in report.limits:
         print(f"  - {limit}")
@@ -77,6 +83,8 @@ def run(args: argparse.Namespace, session_hook: Callable[[Any], None] | None = N
         f"{report.accounts} account(s), {report.account_regions} account-Region(s), "
         f"{report.networks} network(s), {report.buckets} bucket(s)"
     )
+    if report.proof:
+        print(f"xflow: {report.proof}")
     if report.findings:
         unchecked = f", {report.unchecked} of them reads that failed" if report.unchecked else ""
         print(

@@ -14,6 +14,7 @@ from types import MappingProxyType
 from xflow_perimeter.iam.evaluate import LOCKOUT_ACTIONS
 from xflow_perimeter.prove.request_classes import root_arn
 from xflow_perimeter.spec import aws_owned
+from xflow_perimeter.spec.auditors import is_auditor_action
 from xflow_perimeter.spec.model import Bucket, Network, Spec, arn_account
 from xflow_perimeter.synth.grants import Grant, Scope, ServiceGrant, service_grants
 
@@ -65,8 +66,9 @@ class Intent:
         self, bucket: Bucket, network: Network | None, action: str, secure_transport: bool
     ) -> Share:
         """The bucket policy's share: the owner's root user may always manage the policy (the
-        lockout rule); over TLS only, the admins of the bucket's account may do anything, and
-        each flow into the bucket from ``network`` its action within its scope."""
+        lockout rule); over TLS only, the admins of the bucket's account may do anything, the
+        auditors (of any account) may read its configuration (spec.auditors), and each flow into
+        the bucket from ``network`` its action within its scope."""
         lowered = action.lower()
         share: list[tuple[str, Scope | None]] = []
         if lowered in LOCKOUT_ACTIONS:
@@ -74,6 +76,8 @@ class Intent:
         if not secure_transport:
             return tuple(share)
         share += ((arn, None) for arn in self._admins_by_account.get(bucket.account_id, ()))
+        if is_auditor_action(lowered):
+            share += ((arn, None) for arn in self.spec.auditors)
         if network is not None:
             share += self._flows.get((bucket.key, network.name), _NO_FLOWS).get(lowered, ())
         return tuple(share)

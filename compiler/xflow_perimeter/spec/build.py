@@ -169,16 +169,37 @@ class _Builder(Checker):
             )
         return out
 
-    def admins(self, principals: Mapping[str, Principal]) -> tuple[str, ...]:
-        arns: set[str] = set()
-        for _, ref, pointer in self.items("admins"):
+    def principal_list(self, section: str, principals: Mapping[str, Principal]) -> dict[str, str]:
+        """A list of spec names or ARNs (``admins``, ``auditors``): ARN -> pointer of its entry."""
+        arns: dict[str, str] = {}
+        for _, ref, pointer in self.items(section):
             if ref.startswith("arn:"):
-                arns.add(ref)
+                arns.setdefault(ref, pointer)
             else:
                 found = self.reference(principals, "principal", ref, pointer)
                 if found is not None:
-                    arns.add(found.arn)
-        return tuple(sorted(arns))
+                    arns.setdefault(found.arn, pointer)
+        return arns
+
+    def auditors(
+        self, principals: Mapping[str, Principal], admins: Set[str], flows: tuple[Flow, ...]
+    ) -> tuple[str, ...]:
+        """Auditors, none of which may also be an admin or a flow's principal: the bucket
+        policies confine an auditor to configuration reads, which would take those away."""
+        in_flows = {flow.principal.arn for flow in flows}
+        auditors = self.principal_list("auditors", principals)
+        for arn, pointer in auditors.items():
+            role = (
+                "an admin" if arn in admins else "a flow's principal" if arn in in_flows else None
+            )
+            if role is not None:
+                self.error(
+                    "XF250",
+                    f"auditor {arn} is also {role}: bucket policies confine auditors to reading "
+                    "configuration, which would deny it the rest; give auditing its own role",
+                    pointer,
+                )
+        return tuple(sorted(auditors))
 
     def flows(
         self,
@@ -402,9 +423,10 @@ def _assemble(builder: _Builder) -> Spec:
     networks = builder.networks()
     buckets = builder.buckets()
     principals = builder.principals()
-    admins = builder.admins(principals)
+    admins = tuple(sorted(builder.principal_list("admins", principals)))
     services = builder.services()
     flows, service_flows = builder.flows(principals, networks, buckets, services)
+    auditors = builder.auditors(principals, set(admins), flows)
     assertions = builder.assertions(principals, networks, buckets)
     exceptions = builder.exceptions()
     return Spec(
@@ -419,4 +441,5 @@ def _assemble(builder: _Builder) -> Spec:
         services=tuple(services.values()),
         service_flows=service_flows,
         exceptions=exceptions,
+        auditors=auditors,
     )

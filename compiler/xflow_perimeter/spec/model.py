@@ -125,6 +125,7 @@ class Spec:
     services: tuple[Service, ...] = ()
     service_flows: tuple[ServiceFlow, ...] = ()
     exceptions: tuple[DeclaredException, ...] = ()
+    auditors: tuple[str, ...] = ()  # ARNs, sorted: may read configuration only (spec.auditors)
 
     def account_alias(self, account_id: str) -> str | None:
         return next((alias for alias, value in self.accounts if value == account_id), None)

@@ -10,6 +10,7 @@ from dataclasses import replace
 
 from xflow_perimeter.iam.policy import Condition, PolicyDocument, PrincipalRef, Statement
 from xflow_perimeter.spec import aws_owned
+from xflow_perimeter.spec.auditors import AUDITOR_ACTIONS
 from xflow_perimeter.spec.model import Bucket, Network, Spec, arn_account
 from xflow_perimeter.synth.grants import Grant, Scope, ServiceGrant
 
@@ -147,7 +148,8 @@ def bucket_policy(
     # gets nothing from this bucket (its identity policy cannot grant cross-account access), and
     # exempting it would let a flow granted to its whole account (a root principal) reach it.
     admins = {arn for arn in spec.admins if arn_account(arn) == bucket.account_id}
-    listed = tuple(sorted({g.principal_arn for g in mine} | admins))
+    # Auditors of every account are exempt too, then confined to configuration reads.
+    listed = tuple(sorted({g.principal_arn for g in mine} | admins | set(spec.auditors)))
     statements.append(
         Statement(
             sid="DenyUnlistedPrincipals",
@@ -161,11 +163,42 @@ def bucket_policy(
             ),
         )
     )
+    statements.extend(_auditor_statements(bucket, spec.auditors))
     statements.extend(_allow_statements(bucket, mine, networks))
     statements.extend(_service_statements(bucket, my_services))
     limits = _flow_limits(bucket, [g for g in mine if g.principal_arn not in admins], networks)
     statements.extend(replace(s, conditions=s.conditions + not_service) for s in limits)
     return PolicyDocument(statements=tuple(statements))
+
+
+def _auditor_statements(bucket: Bucket, auditors: Sequence[str]) -> list[Statement]:
+    """Auditors may read the bucket's configuration and nothing else; one of another account
+    also needs the bucket's Allow (one of its own account gets it from its identity policy)."""
+    if not auditors:
+        return []
+    resources = (bucket.arn, f"{bucket.arn}/*")
+    who = Condition("ArnEquals", "aws:PrincipalArn", tuple(auditors))
+    out = [
+        _deny(
+            "DenyAuditorsAllButConfigReads",
+            resources,
+            (who,),
+            actions=AUDITOR_ACTIONS,
+            not_actions=True,
+        )
+    ]
+    foreign = tuple(arn for arn in auditors if arn_account(arn) != bucket.account_id)
+    if foreign:
+        out.append(
+            Statement(
+                sid="AllowAuditorsConfigReads",
+                effect="Allow",
+                principals=tuple(PrincipalRef("AWS", arn) for arn in foreign),
+                actions=AUDITOR_ACTIONS,
+                resources=(bucket.arn,),
+            )
+        )
+    return out
 
 
 def _allow_statements(
