@@ -96,6 +96,25 @@ def test_verify_finds_an_auditor_reading_objects_without_its_deny(compiled: Path
     assert any(OWN_AUDITOR in f.counterexample for f in widened)
 
 
+def test_verify_finds_an_auditor_denied_its_reads(compiled: Path) -> None:
+    """Dropping an auditor from every statement of the bucket policy narrows its share: the
+    spec's auditors are caller classes whatever the policy names, so verify reports the reads
+    the auditor lost."""
+    narrow = compiled.parent / "narrow"
+    shutil.copytree(compiled.parent / "terraform", narrow)
+    path = narrow / "data-eu-west-1" / "bucket_policies.tf"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    kept = [line for line in lines if line.strip() != f'"{OWN_AUDITOR}",']
+    assert len(kept) < len(lines)
+    path.write_text("".join(kept), encoding="utf-8")
+
+    report = api.verify(compiled, narrow).report
+    assert report.exit_code == 1
+    assert any(OWN_AUDITOR in f.counterexample for f in report.findings), [
+        f.message for f in report.findings
+    ]
+
+
 def test_an_auditor_cannot_also_be_a_flow_principal(tmp_path: Path) -> None:
     text = GOLDEN.read_text(encoding="utf-8").replace(
         'auditors: [security-audit, "arn:aws:iam::200000000001:role/xflow-audit"]',

@@ -120,7 +120,7 @@ def verify_perimeter(
 
 def declared_exceptions(spec: Spec) -> tuple[str, ...]:
     """Exposure the spec declares beyond its flows: AWS-owned buckets its networks' workloads
-    read, and its admins' access."""
+    read, its admins' access and its auditors' configuration reads."""
     out = []
     for network in spec.networks:
         if network.workloads:
@@ -140,6 +140,11 @@ def declared_exceptions(spec: Spec) -> tuple[str, ...]:
             )
         else:
             out.append(f"admin {arn} is in no bucket's account, so it can manage no bucket")
+    for arn in spec.auditors:
+        out.append(
+            f"auditor {arn} may read every spec bucket's configuration (policy, ACL, ownership, "
+            "public access block, location) from any network except xflow endpoints, never objects"
+        )
     return tuple(out)
 
 

@@ -38,6 +38,7 @@ def bucket_mismatches(verifier: Verifier, bucket: Bucket) -> Iterator[Mismatch]:
     found = verifier.with_endpoints(policy, {g.network for g in mine}, bucket.name)
     listed = [(f"principal {verifier.name(g.principal_arn)}", g.principal_arn) for g in mine]
     listed += [(f"admin {arn}", arn) for arn in verifier.spec.admins]
+    listed += [(f"auditor {arn}", arn) for arn in verifier.spec.auditors]
     accounts = {bucket.account_id, *found.accounts, *(arn_account(arn) for _, arn in listed)}
     callers = caller_classes(
         listed, found.arns, accounts, verifier.foreign, varies_anonymous(found)
