@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from xflow_perimeter.diff.origins import Origin
 from xflow_perimeter.diff.sides import Side
-from xflow_perimeter.iam.evaluate import LOCKOUT_ACTIONS
+from xflow_perimeter.iam.evaluate import ALLOW_EVERYONE_POLICY, LOCKOUT_ACTIONS
 from xflow_perimeter.iam.policy import PolicyDocument
 from xflow_perimeter.prove.request_classes import (
     CallerClass,
@@ -29,9 +29,12 @@ class BucketId:
 
     name: str
     account: str
+    outside: bool = False  # in neither spec: its owner's policy is unknown, the endpoint decides
 
     @property
     def label(self) -> str:
+        if self.outside:
+            return f"{self.name} (account {self.account}, a bucket outside both specs)"
         return f"{self.name} (account {self.account})"
 
 
@@ -46,6 +49,10 @@ class BucketClasses:
 
 
 def bucket_policy(side: Side, bucket: BucketId) -> PolicyDocument | None:
+    """The bucket's policy on ``side``; a bucket outside both specs is taken to allow everyone
+    (an intruder's own bucket may), so that the endpoint alone decides its requests."""
+    if bucket.outside:
+        return ALLOW_EVERYONE_POLICY
     return next((p.policy for p in side.perimeter.bucket_policies if p.bucket == bucket.name), None)
 
 
@@ -62,6 +69,8 @@ def bucket_classes(
     request alike."""
     old_policy, new_policy = bucket_policy(old, bucket), bucket_policy(new, bucket)
     chosen = tuple(o for o in paths if not (old_policy == new_policy and o.same))
+    if bucket.outside:  # no bucket policy of either side: only an endpoint decides these
+        chosen = tuple(o for o in chosen if any(s.endpoint_policy for s in (o.old, o.new)))
     if not chosen:
         return None
     crossed = [

@@ -9,6 +9,7 @@ from xflow_perimeter.diff.exposure import differences
 from xflow_perimeter.diff.grouping import entries, sort_key
 from xflow_perimeter.diff.model import DiffReport, Entry, Refusal
 from xflow_perimeter.diff.origins import origins
+from xflow_perimeter.diff.outside import outside_buckets
 from xflow_perimeter.diff.sides import Refused, Side
 from xflow_perimeter.prove.request_classes import constants, fresh_account
 from xflow_perimeter.synth.grants import Grant, grants
@@ -44,6 +45,7 @@ def compare(old: Side, new: Side) -> DiffReport:
         known |= {a for _, a in spec.accounts} | {b.account_id for b in spec.buckets}
         known |= {p.account_id for p in spec.principals} | {n.account_id for n in spec.networks}
     foreign = fresh_account(known)
+    buckets += outside_buckets(old, new, paths, foreign, set(buckets))
     found: list[Entry] = []
     compared = evaluated = 0
     for bucket in buckets:

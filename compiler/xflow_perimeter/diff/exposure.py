@@ -92,15 +92,18 @@ class _Decider:
 
     def layers(self, served: Served, target: Target, tls: bool) -> tuple[int, int, int]:
         """Callers allowed with every layer, by the endpoint alone, and by the bucket alone."""
-        combined = self.allowed(self.policy, served, served.endpoint_policy, target, tls)
         if served.endpoint_policy is None:
-            endpoint = self.everyone  # no endpoint on the way: this layer lets everything by
-            bucket = combined
-        else:
-            endpoint = self.allowed(
-                ALLOW_EVERYONE_POLICY, served, served.endpoint_policy, target, tls
-            )
-            bucket = self.allowed(self.policy, served, DEFAULT_ENDPOINT_POLICY, target, tls)
+            if self.classes.bucket.outside:
+                return self.everyone, self.everyone, self.everyone
+            combined = self.allowed(self.policy, served, None, target, tls)
+            return combined, self.everyone, combined  # no endpoint on the way: it lets all by
+        endpoint = self.allowed(ALLOW_EVERYONE_POLICY, served, served.endpoint_policy, target, tls)
+        if self.classes.bucket.outside:
+            # The owner's policy is unknown (taken to allow everyone): the endpoint decides, and
+            # what it lets through is shown as the endpoint layer's, never as the exposure.
+            return endpoint, endpoint, self.everyone
+        combined = self.allowed(self.policy, served, served.endpoint_policy, target, tls)
+        bucket = self.allowed(self.policy, served, DEFAULT_ENDPOINT_POLICY, target, tls)
         return combined, endpoint, bucket
 
 
@@ -143,8 +146,11 @@ def _differences(classes: BucketClasses, old: _Decider, new: _Decider) -> Iterat
             for target in classes.targets:
                 before = old.layers(origin.old, target, tls)
                 after = new.layers(origin.new, target, tls)
+                # Outside both specs only the endpoint layer is reported (see layers()).
                 reported = 0
                 for layer, was, now in zip(Layer, before, after, strict=True):
+                    if classes.bucket.outside and layer is not Layer.ENDPOINT:
+                        continue
                     changed = (was ^ now) & ~reported
                     reported |= changed
                     for bit in bits(changed):
