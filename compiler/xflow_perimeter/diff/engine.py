@@ -10,6 +10,7 @@ from xflow_perimeter.diff.grouping import entries, sort_key
 from xflow_perimeter.diff.model import DiffReport, Entry, Refusal
 from xflow_perimeter.diff.origins import origins
 from xflow_perimeter.diff.outside import outside_buckets
+from xflow_perimeter.diff.services import service_differences
 from xflow_perimeter.diff.sides import Refused, Side
 from xflow_perimeter.prove.request_classes import constants, fresh_account
 from xflow_perimeter.synth.grants import Grant, grants
@@ -49,6 +50,10 @@ def compare(old: Side, new: Side) -> DiffReport:
     found: list[Entry] = []
     compared = evaluated = 0
     for bucket in buckets:
+        if not bucket.outside:
+            differing, count = service_differences(old, new, bucket, foreign)
+            evaluated += count
+            found += entries(differing, bucket.label)
         classes = bucket_classes(bucket, old, new, by_bucket.get(bucket, []), paths, foreign)
         if classes is None:
             continue

@@ -69,7 +69,7 @@ def source(path: NetworkPath) -> str:
 
 def concrete(request: Request) -> ConcreteRequest:
     return ConcreteRequest(
-        caller=request.caller.arn or "anonymous",
+        caller=request.caller.arn or request.caller.service or "anonymous",
         action=request.action,
         bucket=request.bucket,
         bucket_account=request.bucket_account,
@@ -77,4 +77,6 @@ def concrete(request: Request) -> ConcreteRequest:
         list_prefix=request.list_prefix,
         source=source(request.path),
         secure_transport=request.secure_transport,
+        source_account=request.source_account,
+        source_arn=request.source_arn,
     )

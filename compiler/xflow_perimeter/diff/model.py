@@ -27,7 +27,7 @@ class Layer(enum.Enum):
 class ConcreteRequest:
     """One request that one side allows and the other denies."""
 
-    caller: str  # the aws:PrincipalArn, or "anonymous"
+    caller: str  # the aws:PrincipalArn, a service principal, or "anonymous"
     action: str
     bucket: str
     bucket_account: str
@@ -35,6 +35,8 @@ class ConcreteRequest:
     list_prefix: str | None
     source: str  # the network path as the request arrives (endpoint, VPC and IP, or IP)
     secure_transport: bool
+    source_account: str | None = None  # a service's aws:SourceAccount
+    source_arn: str | None = None  # a service's aws:SourceArn
 
 
 @dataclass(frozen=True, slots=True)
