@@ -185,3 +185,31 @@ def test_git_revisions(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert main(["diff", str(spec), "--base", "HEAD~1", "--head", "HEAD"]) == 1
     assert main(["diff", str(spec), "--base", "HEAD"]) == 0
     assert main(["diff", str(spec), "--base", "no-such-rev"]) == 2
+
+
+def test_gained_flow_is_not_repeated_for_plain_http(tmp_path: Path) -> None:
+    """The endpoint lets the new flow through with or without TLS while the bucket policy still
+    refuses plain HTTP: one combined gain, not also an endpoint-layer gain without TLS."""
+    old = _copy(tmp_path, "old")
+    new = _copy(tmp_path, "new")
+    new.write_text(
+        new.read_text().replace(ANALYST_DENY, "").replace(ETL_CURATED, ETL_CURATED + ANALYST_RAW)
+    )
+    compile_spec(new)
+    report = _diff(old, new)
+    assert [e.layer for e in report.entries] == [Layer.COMBINED]
+    assert not report.entries[0].tls_only and report.entries[0].example.secure_transport
+
+
+def test_plain_http_opened_in_the_bucket_policy_still_shows(tmp_path: Path) -> None:
+    """Folding is exact: a bucket policy that stops refusing plain HTTP is still a difference of
+    its own, while the endpoint keeps deciding alike."""
+    old = _copy(tmp_path, "old")
+    new = _copy(tmp_path, "new")
+    policies = new.parent / "terraform" / "lake-eu-west-1" / "bucket_policies.tf"
+    text = policies.read_text()
+    insecure = 'Sid       = "DenyInsecureTransport"\n        Effect    = "Deny"\n        Principal = "*"\n        Action    = ["s3:*"]'
+    assert insecure in text
+    policies.write_text(text.replace(insecure, insecure.replace("s3:*", "s3:PutObject"), 1))
+    report = _diff(old, new)
+    assert report.gains and all(e.tls_only for e in report.gains)

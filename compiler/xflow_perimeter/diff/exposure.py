@@ -142,16 +142,17 @@ def differences(classes: BucketClasses) -> tuple[list[Difference], int]:
 
 def _differences(classes: BucketClasses, old: _Decider, new: _Decider) -> Iterator[Difference]:
     for origin in classes.origins:
-        for tls in (True, False):
-            for target in classes.targets:
+        for target in classes.targets:
+            with_tls: tuple[tuple[int, int, int], tuple[int, int, int], int] | None = None
+            for tls in (True, False):
                 before = old.layers(origin.old, target, tls)
                 after = new.layers(origin.new, target, tls)
-                # Outside both specs only the endpoint layer is reported (see layers()).
+                explained = _explained(with_tls, before, after) if with_tls else (0, 0, 0)
                 reported = 0
-                for layer, was, now in zip(Layer, before, after, strict=True):
+                for layer, was, now, folded in zip(Layer, before, after, explained, strict=True):
                     if classes.bucket.outside and layer is not Layer.ENDPOINT:
-                        continue
-                    changed = (was ^ now) & ~reported
+                        continue  # outside both specs only the endpoint decides (see layers())
+                    changed = (was ^ now) & ~reported & ~folded
                     reported |= changed
                     for bit in bits(changed):
                         gained = bool(now >> bit & 1)
@@ -159,10 +160,30 @@ def _differences(classes: BucketClasses, old: _Decider, new: _Decider) -> Iterat
                         served = origin.new if gained else origin.old
                         yield Difference(
                             Direction.GAINED if gained else Direction.LOST,
-                            layer,
+                            Layer.ENDPOINT if classes.bucket.outside else layer,
                             caller,
                             origin,
                             target,
                             tls,
                             make_request(caller, served, classes, target, tls),
                         )
+                combined_changed = before[0] ^ after[0]
+                with_tls = (before, after, combined_changed)
+
+
+def _explained(
+    with_tls: tuple[tuple[int, int, int], tuple[int, int, int], int],
+    before: tuple[int, int, int],
+    after: tuple[int, int, int],
+) -> tuple[int, int, int]:
+    """Callers whose one-layer difference without TLS is the combined difference reported with
+    TLS: that layer decides them alike with and without TLS on both sides, and the exposure
+    changed with TLS in the same direction (the other layer only refuses plain HTTP)."""
+    before_tls, after_tls, combined_changed = with_tls
+    explained = [0, 0, 0]  # never the combined exposure's own difference
+    for index in (1, 2):  # the endpoint layer, the bucket layer
+        alike = ~(before[index] ^ before_tls[index]) & ~(after[index] ^ after_tls[index])
+        changed = before[index] ^ after[index]
+        same_way = ~(after[index] ^ after_tls[0])
+        explained[index] = alike & changed & combined_changed & same_way
+    return explained[0], explained[1], explained[2]
