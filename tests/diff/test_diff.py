@@ -157,6 +157,7 @@ def test_markdown_stays_under_the_limit(tmp_path: Path) -> None:
     report = _diff(old, new)
     full = markdown(report)
     assert "```mermaid" in full and "==>" in full
+    assert "Changes between old and new" in full and "Flows declared by" not in full
     short = markdown(report, limit=2_500)
     assert (len(short) < 2_500 and "more changes are not shown" in short) or len(report.entries) < 3
 

@@ -39,6 +39,7 @@ def changed_flows(report: DiffReport) -> Declared:
         titles,
         tuple(entities[k] for k in sorted(entities)),
         tuple(reaches),
+        title=f"Changes between {report.old} and {report.new}",
     )
 
 
