@@ -53,7 +53,7 @@ def bucket_policy(side: Side, bucket: BucketId) -> PolicyDocument | None:
     (an intruder's own bucket may), so that the endpoint alone decides its requests."""
     if bucket.outside:
         return ALLOW_EVERYONE_POLICY
-    return next((p.policy for p in side.perimeter.bucket_policies if p.bucket == bucket.name), None)
+    return side.bucket_policies.get(bucket.name)
 
 
 def bucket_classes(
@@ -63,12 +63,14 @@ def bucket_classes(
     grants: list[Grant],
     paths: list[Origin],
     foreign: str,
+    names: dict[str, str],
 ) -> BucketClasses | None:
     """The classes of ``bucket`` on the paths where it may differ; None when it cannot differ:
     the same bucket policy on both sides and every path served the same way decide every
     request alike."""
     old_policy, new_policy = bucket_policy(old, bucket), bucket_policy(new, bucket)
-    chosen = tuple(o for o in paths if not (old_policy == new_policy and o.same))
+    same_policy = old_policy == new_policy
+    chosen = tuple(o for o in paths if not (same_policy and o.same_for(bucket.name)))
     if bucket.outside:  # no bucket policy of either side: only an endpoint decides these
         chosen = tuple(o for o in chosen if any(s.endpoint_policy for s in (o.old, o.new)))
     if not chosen:
@@ -81,7 +83,6 @@ def bucket_classes(
     ]
     found = constants([old_policy, new_policy, *crossed], bucket.name)
     admins = sorted({*old.spec.admins, *new.spec.admins})
-    names = _principal_names(old, new)
     listed = [(names.get(g.principal_arn, g.principal_arn), g.principal_arn) for g in grants]
     listed += [(f"admin {arn}", arn) for arn in admins]
     accounts = {bucket.account, *found.accounts, *(arn_account(arn) for _, arn in listed)}
@@ -102,7 +103,7 @@ def bucket_classes(
     return BucketClasses(bucket, old_policy, new_policy, chosen, tuple(callers), tuple(targets))
 
 
-def _principal_names(old: Side, new: Side) -> dict[str, str]:
+def principal_names(old: Side, new: Side) -> dict[str, str]:
     """How entries name a principal: its spec key (the new side's first) and its ARN."""
     names: dict[str, str] = {}
     for side in (new, old):

@@ -3,7 +3,7 @@ decided over one common set of request classes, skipping soundly what cannot dif
 
 from __future__ import annotations
 
-from xflow_perimeter.diff.classes import BucketId, bucket_classes
+from xflow_perimeter.diff.classes import BucketId, bucket_classes, principal_names
 from xflow_perimeter.diff.declared import declared_changes
 from xflow_perimeter.diff.exposure import differences
 from xflow_perimeter.diff.grouping import entries, sort_key
@@ -48,13 +48,14 @@ def compare(old: Side, new: Side) -> DiffReport:
     foreign = fresh_account(known)
     buckets += outside_buckets(old, new, paths, foreign, set(buckets))
     found: list[Entry] = []
+    names = principal_names(old, new)
     compared = evaluated = 0
     for bucket in buckets:
         if not bucket.outside:
             differing, count = service_differences(old, new, bucket, foreign)
             evaluated += count
             found += entries(differing, bucket.label)
-        classes = bucket_classes(bucket, old, new, by_bucket.get(bucket, []), paths, foreign)
+        classes = bucket_classes(bucket, old, new, by_bucket.get(bucket, []), paths, foreign, names)
         if classes is None:
             continue
         compared += 1

@@ -9,11 +9,12 @@ both sides.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from xflow_perimeter.diff.sides import Side
 from xflow_perimeter.iam.evaluate import DEFAULT_ENDPOINT_POLICY
-from xflow_perimeter.iam.policy import PolicyDocument
+from xflow_perimeter.iam.matching import may_target
+from xflow_perimeter.iam.policy import PolicyDocument, Statement
 from xflow_perimeter.iam.request import NetworkPath
 from xflow_perimeter.prove.network_paths import INTERNET_IP, NAT_IP, VPC_SOURCE_IP
 from xflow_perimeter.prove.request_classes import Constants, fresh_id, ip_witnesses
@@ -33,10 +34,21 @@ class Origin:
     label: str
     old: Served
     new: Served
+    same: bool = field(init=False, compare=False)  # served alike on both sides
 
-    @property
-    def same(self) -> bool:
-        return self.old == self.new
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "same", self.old == self.new)
+
+    def same_for(self, bucket: str) -> bool:
+        """Whether both sides decide every request on ``bucket`` from this origin alike: the same
+        path, and endpoint policies whose statements that may target the bucket are the same
+        (a statement that can match no request on the bucket decides none of them)."""
+        if self.same:
+            return True
+        old, new = self.old.endpoint_policy, self.new.endpoint_policy
+        if self.old.path != self.new.path or old is None or new is None:
+            return False
+        return old.version == new.version and _targeting(old, bucket) == _targeting(new, bucket)
 
 
 def origins(old: Side, new: Side, found: Constants) -> list[Origin]:
@@ -115,3 +127,7 @@ def _associated(perimeter: Perimeter, endpoint: TfEndpoint) -> set[str]:
         or (a.endpoint_id is not None and a.endpoint_id == endpoint.endpoint_id)
     }
     return tables
+
+
+def _targeting(policy: PolicyDocument, bucket: str) -> tuple[Statement, ...]:
+    return tuple(s for s in policy.statements if may_target(s, bucket))

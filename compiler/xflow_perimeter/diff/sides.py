@@ -6,11 +6,12 @@ is not proven, so any comparison with it could say "unchanged" wrongly.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from xflow_perimeter.api import default_output, load_spec
 from xflow_perimeter.diagnostics import Diagnostic, Severity, XflowError
+from xflow_perimeter.iam.policy import PolicyDocument
 from xflow_perimeter.prove.verify import verify_perimeter
 from xflow_perimeter.spec.model import Spec
 from xflow_perimeter.terraform.perimeter import Perimeter, read_perimeter
@@ -22,6 +23,14 @@ class Side:
     label: str
     spec: Spec
     perimeter: Perimeter
+    # bucket name -> its policy in the Terraform (the first, as verify reads it)
+    bucket_policies: dict[str, PolicyDocument | None] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        for policy in self.perimeter.bucket_policies:
+            self.bucket_policies.setdefault(policy.bucket, policy.policy)
 
 
 @dataclass(frozen=True, slots=True)
