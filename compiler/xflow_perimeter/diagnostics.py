@@ -683,6 +683,20 @@ _ENTRIES = (
         "to: the spec changed without `xflow compile`, or a generated file was edited or "
         "deleted. Run `xflow compile SPEC` and commit the result.",
     ),
+    # Diff (XF8xx)
+    DiagnosticCode(
+        "XF801",
+        _E,
+        "diff cannot decide a request class",
+        "A policy on one side of a diff uses a construct the evaluator does not model, so the "
+        "two sides cannot be compared.",
+    ),
+    DiagnosticCode(
+        "XF802",
+        _E,
+        "diff cannot read a revision",
+        "The spec is not in a git repository, or git cannot produce the revision asked for.",
+    ),
 )
 
 CATALOGUE: Mapping[str, DiagnosticCode] = MappingProxyType({c.code: c for c in _ENTRIES})

@@ -332,11 +332,11 @@ def test_each_subcommand_is_a_module_that_registers_itself(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     names = [module.__name__.rsplit(".", 1)[1] for module in COMMANDS]
-    assert names == ["compile", "verify", "explain", "graph", "audit"]
+    assert names == ["compile", "verify", "explain", "graph", "audit", "diff"]
     with pytest.raises(SystemExit):
         main(["--help"])
     usage = capsys.readouterr().out
-    assert "{compile,verify,explain,graph,audit}" in usage
+    assert "{compile,verify,explain,graph,audit,diff}" in usage
     for module in COMMANDS:
         assert callable(module.add_parser) and callable(module.run)
 

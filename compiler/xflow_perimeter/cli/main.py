@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from xflow_perimeter import __version__
 from xflow_perimeter.cli import audit as audit_command
 from xflow_perimeter.cli import compile as compile_command
+from xflow_perimeter.cli import diff as diff_command
 from xflow_perimeter.cli import explain as explain_command
 from xflow_perimeter.cli import graph as graph_command
 from xflow_perimeter.cli import verify as verify_command
@@ -25,7 +26,14 @@ from xflow_perimeter.diagnostics import (
     XflowError,
 )
 
-COMMANDS = (compile_command, verify_command, explain_command, graph_command, audit_command)
+COMMANDS = (
+    compile_command,
+    verify_command,
+    explain_command,
+    graph_command,
+    audit_command,
+    diff_command,
+)
 
 EPILOG = """exit codes:
   0  success (compile: written or up to date; verify: the Terraform grants exactly the spec)

@@ -47,6 +47,7 @@ class Declared:
     accounts: tuple[tuple[str, str], ...]  # (account id, title), sorted by id
     entities: tuple[Entity, ...]  # sorted by key
     reaches: tuple[Reach, ...]
+    title: str = ""  # the picture's title; "" for "Flows declared by SOURCE"
 
 
 def declared(spec: Spec, source: str) -> Declared:

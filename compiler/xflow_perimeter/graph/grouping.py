@@ -158,7 +158,7 @@ def _graph(
     order = {kind: index for index, kind in enumerate(KIND_ORDER)}
     nodes.sort(key=lambda n: (n.group is None, n.group or "", order[n.kind], n.id))
     return Graph(
-        title=f"Flows declared by {declared.source}",
+        title=declared.title or f"Flows declared by {declared.source}",
         notes=_notes(drawn, budget),
         groups=groups,
         nodes=tuple(nodes),
