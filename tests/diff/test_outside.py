@@ -12,6 +12,7 @@ from xflow_perimeter.cli.main import main
 from xflow_perimeter.diff.engine import diff_sides
 from xflow_perimeter.diff.model import DiffReport, Direction, Layer
 from xflow_perimeter.diff.sides import load_side
+from xflow_perimeter.diff.summary import layer_words
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "data-platform"
 ENDPOINTS = Path("terraform") / "analytics-eu-west-1" / "endpoints.tf"
@@ -47,7 +48,9 @@ def test_endpoint_open_to_every_bucket_lets_anyone_write_to_a_foreign_bucket(
     old, new = _sides(tmp_path, ("    ]\n  })", EXFILTRATION.replace("RESOURCE", resource)))
     report = _diff(old, new)
     outside = [e for e in report.gains if "outside both specs" in e.bucket]
-    assert outside and all(e.layer is Layer.ENDPOINT for e in outside)
+    assert outside and all(e.layer is Layer.ENDPOINT and e.outside for e in outside)
+    # Not worded as masked by a bucket policy: nothing but the endpoint stands in the way.
+    assert all(layer_words(e).startswith("through the endpoint") for e in outside)
     foreign = [
         e
         for e in outside

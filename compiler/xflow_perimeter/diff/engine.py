@@ -61,7 +61,7 @@ def compare(old: Side, new: Side) -> DiffReport:
         compared += 1
         differing, count = differences(classes)
         evaluated += count
-        found += entries(differing, bucket.label)
+        found += entries(differing, bucket.label, bucket.outside)
     return DiffReport(
         old.label,
         new.label,

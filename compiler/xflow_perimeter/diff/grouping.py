@@ -13,7 +13,7 @@ _DIRECTIONS = list(Direction)
 _LAYERS = list(Layer)
 
 
-def entries(found: Iterable[Difference], bucket_label: str) -> list[Entry]:
+def entries(found: Iterable[Difference], bucket_label: str, outside: bool = False) -> list[Entry]:
     groups: dict[tuple[Direction, Layer, str, str], list[Difference]] = {}
     for difference in found:
         key = (
@@ -38,6 +38,7 @@ def entries(found: Iterable[Difference], bucket_label: str) -> list[Entry]:
                 tuple(sorted({scope(m.request) for m in members})),
                 not with_tls,
                 concrete(example.request),
+                outside,
             )
         )
     return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from xflow_perimeter.diff.model import DiffReport, Entry
 from xflow_perimeter.diff.picture import mermaid_picture
-from xflow_perimeter.diff.summary import LAYER_WORDS, summary_line
+from xflow_perimeter.diff.summary import layer_words, summary_line
 from xflow_perimeter.diff.text import entry_lines
 from xflow_perimeter.graph import Budget
 
@@ -110,7 +110,7 @@ def _row(entry: Entry) -> str:
                 cell(entry.network),
                 cell(entry.bucket),
                 cell(actions),
-                cell(LAYER_WORDS[entry.layer]),
+                cell(layer_words(entry)),
             ]
         )
         + " |"

@@ -53,6 +53,7 @@ class Entry:
     scopes: tuple[str, ...]  # key or listing-prefix witnesses, sorted
     tls_only: bool  # True when only requests without TLS differ
     example: ConcreteRequest
+    outside: bool = False  # the bucket is in neither spec: its owner may allow anyone
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@ layer that the other layer still hides."""
 
 from __future__ import annotations
 
-from xflow_perimeter.diff.model import DiffReport, Direction, Layer
+from xflow_perimeter.diff.model import DiffReport, Direction, Entry, Layer
 
 
 def _plural(count: int, word: str) -> str:
@@ -42,3 +42,10 @@ LAYER_WORDS = {
     Layer.ENDPOINT: "endpoint layer only (the bucket policy still decides as before)",
     Layer.BUCKET: "bucket layer only (the endpoint policy still decides as before)",
 }
+# A bucket in neither spec may allow anyone (an intruder's own does): its endpoint is the only
+# control xflow has over it, so a change there is a change of what gets through, not masked.
+OUTSIDE_WORDS = "through the endpoint, the only control on a bucket outside both specs"
+
+
+def layer_words(entry: Entry) -> str:
+    return OUTSIDE_WORDS if entry.outside else LAYER_WORDS[entry.layer]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from xflow_perimeter.diff.model import DiffReport, Entry
-from xflow_perimeter.diff.summary import LAYER_WORDS, summary_line
+from xflow_perimeter.diff.summary import layer_words, summary_line
 
 
 def render(report: DiffReport) -> str:
@@ -28,7 +28,7 @@ def entry_lines(entry: Entry) -> list[str]:
     example = entry.example
     where = example.key if example.key is not None else example.list_prefix
     return [
-        f"{sign} {entry.caller} {verb} access ({LAYER_WORDS[entry.layer]})",
+        f"{sign} {entry.caller} {verb} access ({layer_words(entry)})",
         f"    network: {entry.network}",
         f"    bucket:  {entry.bucket}",
         f"    actions: {', '.join(entry.actions)}",
