@@ -6,12 +6,16 @@ import argparse
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from xflow_perimeter.api import CompileResult, WriteBack, compile_spec, default_output
+from xflow_perimeter.api import compile_spec, default_output
 from xflow_perimeter.cli.locating import located_errors, locator_for
 from xflow_perimeter.diagnostics import EXIT_FINDINGS, EXIT_OK, Diagnostic, Span
 from xflow_perimeter.report.locations import Locator, display_path
+
+if TYPE_CHECKING:
+    from xflow_perimeter.api import CompileResult
+    from xflow_perimeter.synth.output import WriteBack
 
 HUNK = re.compile(r"@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
 
@@ -46,6 +50,8 @@ def add_parser(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from xflow_perimeter.synth.output import WriteBack
+
     writeback = WriteBack.CHECK if args.check else WriteBack.DIFF if args.diff else WriteBack.WRITE
     root = args.output if args.output is not None else default_output(args.spec)
     locator = locator_for(args.spec, root)
@@ -88,6 +94,8 @@ STATES = {"update": "stale", "delete": "no longer generated", "create": "missing
 
 def _report(args: argparse.Namespace, result: CompileResult, writeback: WriteBack) -> int:
     import json
+
+    from xflow_perimeter.synth.output import WriteBack
 
     mode = "check" if writeback is WriteBack.CHECK else "diff"
     if args.format == "json":

@@ -8,11 +8,9 @@ is not available (or one core is), tasks simply run here, one after another.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from typing import TypeVar, cast
 
 T = TypeVar("T")
@@ -42,6 +40,10 @@ def run_in_order(task: Callable[[int], T], count: int, workers: int) -> Sequence
     """
     if workers <= 1 or count <= 1:
         return [task(i) for i in range(count)]
+    # Imported here: a small run never forks, and these imports cost more than its work.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     global _TASK
     _TASK = task
     try:
