@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         ExplainRequest,
         ExplainResult,
     )
+    from xflow_perimeter.prove.layers.schedule import Progress
     from xflow_perimeter.prove.network_paths import Topology
     from xflow_perimeter.prove.verify import Report
     from xflow_perimeter.spec import model
@@ -90,13 +91,15 @@ def compile_spec(
     *,
     self_check: bool = True,
     prove: bool = False,
+    progress: Progress | None = None,
 ) -> CompileResult:
     """Compile ``spec_path`` into Terraform under ``output_root`` (default: beside the spec).
 
     ``writeback`` defaults to WriteBack.WRITE; with WriteBack.CHECK or DIFF nothing is written; ``changes`` says what is stale (XF304 if
     an interrupted compile left the output journalled). Output problems are XF302 (exit 2).
     ``self_check``: read the output back before writing it (see selfcheck.py); ``prove``: also
-    run verify's exposure proof on it.
+    run verify's exposure proof on it, telling ``progress`` ``(done, total)`` as its buckets and
+    networks are proved.
     Raises XflowError for an invalid spec (exit 2) or a failed self-check (exit 3).
     """
     from xflow_perimeter.synth import output, render
@@ -108,9 +111,11 @@ def compile_spec(
     spec = load_spec(spec_path)
     planned = plan_spec(spec, spec_path.name)
     if self_check:
+        from xflow_perimeter.prove.layers.schedule import reporting
         from xflow_perimeter.synth.selfcheck import render_checked
 
-        files = render_checked(spec, planned, prove=prove)
+        with reporting(progress):
+            files = render_checked(spec, planned, prove=prove)
     else:
         files = render.render(planned)
     warnings = tuple(build.warnings(spec))
@@ -135,25 +140,32 @@ class VerifyResult:
 
 
 def verify(
-    spec_path: Path, tf_root: Path | None = None, *, workers: int | None = None
+    spec_path: Path,
+    tf_root: Path | None = None,
+    *,
+    workers: int | None = None,
+    progress: Progress | None = None,
 ) -> VerifyResult:
     """Prove that the Terraform under ``tf_root`` (default: beside the spec) grants exactly the
     spec; the report lists findings (exit 1), constructs the verifier refuses (exit 2) and
     warnings, which change no exit code.
 
     ``workers``: processes for the exposure proof (default: one per core on large specs).
+    ``progress``: told ``(done, total)`` as each bucket's and network's checks finish.
     Raises XflowError for an invalid spec, or XF302 when ``tf_root`` is not a directory.
     """
     from xflow_perimeter.prove import verify as prove
+    from xflow_perimeter.prove.layers.schedule import reporting
     from xflow_perimeter.terraform.reader import read_tree
 
     spec = load_spec(spec_path)
     root = tf_root if tf_root is not None else default_output(spec_path)
     if not root.is_dir():
         raise XflowError([Diagnostic("XF302", f"Terraform directory {root} does not exist")])
-    return VerifyResult(
-        root, prove.verify(spec, read_tree(root, spec_path=spec_path), workers=workers)
-    )
+    tree = read_tree(root, spec_path=spec_path)
+    with reporting(progress):
+        report = prove.verify(spec, tree, workers=workers)
+    return VerifyResult(root, report)
 
 
 @dataclass(frozen=True, slots=True)

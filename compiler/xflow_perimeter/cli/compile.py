@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from xflow_perimeter.api import compile_spec, default_output
 from xflow_perimeter.cli.locating import located_errors, locator_for
+from xflow_perimeter.cli.progress import progress_for
 from xflow_perimeter.diagnostics import EXIT_FINDINGS, EXIT_OK, Diagnostic, Span
 from xflow_perimeter.report.locations import Locator, display_path
 
@@ -46,6 +47,12 @@ def add_parser(commands: Any) -> None:
     checks.add_argument(
         "--fast", action="store_true", help="skip reading the output back before writing it"
     )
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress on stderr (shown on a terminal during --prove)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -55,10 +62,20 @@ def run(args: argparse.Namespace) -> int:
     writeback = WriteBack.CHECK if args.check else WriteBack.DIFF if args.diff else WriteBack.WRITE
     root = args.output if args.output is not None else default_output(args.spec)
     locator = locator_for(args.spec, root)
-    with located_errors(locator):
-        result = compile_spec(
-            args.spec, args.output, writeback, self_check=not args.fast, prove=args.prove
-        )
+    bar = progress_for("xflow compile --prove", quiet=args.quiet) if args.prove else None
+    try:
+        with located_errors(locator):
+            result = compile_spec(
+                args.spec,
+                args.output,
+                writeback,
+                self_check=not args.fast,
+                prove=args.prove,
+                progress=bar,
+            )
+    finally:
+        if bar is not None:
+            bar.close()
     if writeback is not WriteBack.WRITE and args.format != "text":
         return _report(args, result, writeback)
     for warning in result.warnings:
