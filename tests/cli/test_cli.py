@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from xflow_perimeter import __version__
-from xflow_perimeter import api as api_module
 from xflow_perimeter.cli.main import COMMANDS, main
 from xflow_perimeter.diagnostics import Diagnostic, Severity, Span
 from xflow_perimeter.prove import verify as verify_module
 from xflow_perimeter.report.locations import display_path
+from xflow_perimeter.terraform import perimeter as perimeter_module
 from xflow_perimeter.terraform.perimeter import Perimeter, read_perimeter
 from xflow_perimeter.terraform.reader import TfTree
 
@@ -456,7 +456,7 @@ def reader_warns(monkeypatch: pytest.MonkeyPatch) -> None:
         return dataclasses.replace(perimeter, refusals=(*perimeter.refusals, WARNING))
 
     monkeypatch.setattr(verify_module, "read_perimeter", read_with_warning)
-    monkeypatch.setattr(api_module, "read_perimeter", read_with_warning)
+    monkeypatch.setattr(perimeter_module, "read_perimeter", read_with_warning)  # explain's
 
 
 @pytest.mark.usefixtures("reader_warns")

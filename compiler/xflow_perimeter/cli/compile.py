@@ -6,12 +6,17 @@ import argparse
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from xflow_perimeter.api import CompileResult, WriteBack, compile_spec, default_output
+from xflow_perimeter.api import compile_spec, default_output
 from xflow_perimeter.cli.locating import located_errors, locator_for
+from xflow_perimeter.cli.progress import progress_for
 from xflow_perimeter.diagnostics import EXIT_FINDINGS, EXIT_OK, Diagnostic, Span
 from xflow_perimeter.report.locations import Locator, display_path
+
+if TYPE_CHECKING:
+    from xflow_perimeter.api import CompileResult
+    from xflow_perimeter.synth.output import WriteBack
 
 HUNK = re.compile(r"@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
 
@@ -42,17 +47,35 @@ def add_parser(commands: Any) -> None:
     checks.add_argument(
         "--fast", action="store_true", help="skip reading the output back before writing it"
     )
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress on stderr (shown on a terminal during --prove)",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from xflow_perimeter.synth.output import WriteBack
+
     writeback = WriteBack.CHECK if args.check else WriteBack.DIFF if args.diff else WriteBack.WRITE
     root = args.output if args.output is not None else default_output(args.spec)
     locator = locator_for(args.spec, root)
-    with located_errors(locator):
-        result = compile_spec(
-            args.spec, args.output, writeback, self_check=not args.fast, prove=args.prove
-        )
+    bar = progress_for("xflow compile --prove", quiet=args.quiet) if args.prove else None
+    try:
+        with located_errors(locator):
+            result = compile_spec(
+                args.spec,
+                args.output,
+                writeback,
+                self_check=not args.fast,
+                prove=args.prove,
+                progress=bar,
+            )
+    finally:
+        if bar is not None:
+            bar.close()
     if writeback is not WriteBack.WRITE and args.format != "text":
         return _report(args, result, writeback)
     for warning in result.warnings:
@@ -88,6 +111,8 @@ STATES = {"update": "stale", "delete": "no longer generated", "create": "missing
 
 def _report(args: argparse.Namespace, result: CompileResult, writeback: WriteBack) -> int:
     import json
+
+    from xflow_perimeter.synth.output import WriteBack
 
     mode = "check" if writeback is WriteBack.CHECK else "diff"
     if args.format == "json":

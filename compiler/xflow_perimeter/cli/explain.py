@@ -10,15 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from xflow_perimeter.api import (
-    Explainer,
-    ExplainError,
-    ExplainRequest,
-    default_output,
-    explain,
-    explain_batch,
-    open_explainer,
-)
+from xflow_perimeter.api import Explainer, default_output, explain, explain_batch, open_explainer
 from xflow_perimeter.cli.locating import located_errors, locator_for
 from xflow_perimeter.diagnostics import EXIT_FINDINGS, EXIT_INVALID, EXIT_OK
 from xflow_perimeter.report.locations import Locator
@@ -73,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_INVALID
+    from xflow_perimeter.prove.explain import ExplainError, ExplainRequest
+
     ask = ExplainRequest(
         principal=None if args.principal == "anonymous" else args.principal,
         network=None if args.network == "internet" else args.network,

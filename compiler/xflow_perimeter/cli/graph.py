@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from xflow_perimeter import graph
 from xflow_perimeter.api import load_spec
 from xflow_perimeter.diagnostics import EXIT_INVALID, EXIT_OK
+
+# graph.FORMATS, spelled out so that registering the subcommand does not import the renderers
+# (tests/cli check that the two agree).
+FORMATS = ("mermaid", "dot")
 
 
 def add_parser(commands: Any) -> None:
@@ -19,7 +21,7 @@ def add_parser(commands: Any) -> None:
         "graph", help="draw the flows a spec declares (Mermaid or Graphviz DOT)"
     )
     parser.add_argument("spec", type=Path)
-    parser.add_argument("--format", choices=graph.FORMATS, default="mermaid")
+    parser.add_argument("--format", choices=FORMATS, default="mermaid")
     parser.add_argument(
         "-o", "--output", type=Path, metavar="FILE", help="write to FILE (default: stdout)"
     )
@@ -27,6 +29,8 @@ def add_parser(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from xflow_perimeter import graph
+
     spec = load_spec(args.spec)
     text = graph.render(graph.draw(spec, str(args.spec)), args.format)
     if args.output is None:
@@ -42,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _write_atomically(path: Path, text: str) -> None:
     """Write beside the target, then replace it: a failed run leaves the old file as it was."""
+    import tempfile
+
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or Path("."))
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from xflow_perimeter.cli.locating import located_errors, locator_for
+from xflow_perimeter.cli.progress import progress_for
 
 
 def add_parser(commands: Any) -> None:
@@ -22,6 +23,9 @@ def add_parser(commands: Any) -> None:
         default="text",
         help="json: schemas/verify-report.schema.json; sarif: SARIF 2.1.0 for code scanning",
     )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress on stderr (shown on a terminal)"
+    )
     parser.set_defaults(run=run)
 
 
@@ -29,8 +33,13 @@ def run(args: argparse.Namespace) -> int:
     from xflow_perimeter.api import default_output, verify
 
     tf_root = args.tf if args.tf is not None else default_output(args.spec)
-    with located_errors(locator_for(args.spec, tf_root)):
-        result = verify(args.spec, args.tf)
+    bar = progress_for("xflow verify", quiet=args.quiet)
+    try:
+        with located_errors(locator_for(args.spec, tf_root)):
+            result = verify(args.spec, args.tf, progress=bar)
+    finally:
+        if bar is not None:
+            bar.close()
     report, root = result.report, result.tf_root
     if args.format == "json":
         from xflow_perimeter.report import structured

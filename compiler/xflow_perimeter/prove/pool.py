@@ -8,11 +8,9 @@ is not available (or one core is), tasks simply run here, one after another.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from typing import TypeVar, cast
 
 T = TypeVar("T")
@@ -33,15 +31,30 @@ def available_workers() -> int:
         return os.cpu_count() or 1
 
 
-def run_in_order(task: Callable[[int], T], count: int, workers: int) -> Sequence[T]:
-    """``[task(0), ..., task(count - 1)]``, computed by up to ``workers`` forked processes.
+def run_in_order(
+    task: Callable[[int], T],
+    count: int,
+    workers: int,
+    finished: Callable[[int], None] | None = None,
+) -> Sequence[T]:
+    """``[task(0), ..., task(count - 1)]``, computed by up to ``workers`` forked processes;
+    ``finished(n)`` is called here as the first ``n`` results have come back.
 
     ``task`` must be deterministic and leave no state behind that later tasks depend on, and its
     results must pickle. An exception in a worker is re-raised here; a worker that dies (killed,
     out of memory) raises BrokenProcessPool rather than leaving the caller waiting.
     """
     if workers <= 1 or count <= 1:
-        return [task(i) for i in range(count)]
+        results = []
+        for index in range(count):
+            results.append(task(index))
+            if finished is not None:
+                finished(index + 1)
+        return results
+    # Imported here: a small run never forks, and these imports cost more than its work.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     global _TASK
     _TASK = task
     try:
@@ -49,7 +62,12 @@ def run_in_order(task: Callable[[int], T], count: int, workers: int) -> Sequence
         with ProcessPoolExecutor(min(workers, count), mp_context=context) as pool:
             # Small chunks: task costs are skewed (a few buckets carry most flows).
             chunk = max(1, count // (workers * 16))
-            return cast(list[T], list(pool.map(_run, range(count), chunksize=chunk)))
+            gathered = []
+            for result in pool.map(_run, range(count), chunksize=chunk):
+                gathered.append(cast(T, result))
+                if finished is not None:
+                    finished(len(gathered))
+            return gathered
     finally:
         _TASK = None
 

@@ -10,7 +10,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from importlib.resources import files
+from pathlib import Path
 
 ACTION = "s3:GetObject"
 
@@ -34,12 +34,7 @@ class Workload:
 
 @cache
 def _catalogue() -> dict[str, object]:
-    text = (
-        files("xflow_perimeter.spec")
-        .joinpath("data")
-        .joinpath("aws_owned_buckets.json")
-        .read_text()
-    )
+    text = (Path(__file__).parent / "data" / "aws_owned_buckets.json").read_text("utf-8")
     data: dict[str, object] = json.loads(text)
     return data
 

@@ -6,17 +6,17 @@ import functools
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from importlib import resources
-from typing import Any
-
-from jsonschema import Draft202012Validator, ValidationError, validators
-from jsonschema.exceptions import best_match
-from jsonschema.protocols import Validator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from xflow_perimeter.diagnostics import Diagnostic, XflowError, sort_key
 from xflow_perimeter.spec import build, hints
 from xflow_perimeter.spec.quickcheck import Check, compile_check, ecma
 from xflow_perimeter.spec.source import Document, escape
+
+if TYPE_CHECKING:  # jsonschema is imported only when the quick check refuses a spec
+    from jsonschema import ValidationError
+    from jsonschema.protocols import Validator
 
 _VALUE_CODES = {"pattern": "XF104", "enum": "XF104", "const": "XF104"}
 _TYPE_NAMES = {
@@ -33,11 +33,7 @@ _TYPE_NAMES = {
 @functools.cache
 def schema() -> Mapping[str, object]:
     """The spec's JSON Schema (``compiler/data/xflow.schema.json``), read once on first use."""
-    text = (
-        resources.files("xflow_perimeter.spec")
-        .joinpath("data", "xflow.schema.json")
-        .read_text("utf-8")
-    )
+    text = (Path(__file__).parent / "data" / "xflow.schema.json").read_text("utf-8")
     loaded: dict[str, object] = json.loads(text)
     return loaded
 
@@ -84,12 +80,16 @@ def _refused_entries(error: ValidationError) -> list[str]:
 def _pattern(
     validator: Validator, pattern: str, instance: object, schema: Mapping[str, Any]
 ) -> Iterator[ValidationError]:
+    from jsonschema import ValidationError
+
     if isinstance(instance, str) and not ecma(pattern).search(instance):
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
 @functools.cache
 def _validator() -> Validator:
+    from jsonschema import Draft202012Validator, validators
+
     cls = validators.extend(Draft202012Validator, {"pattern": _pattern})  # type: ignore[no-untyped-call]
     checker: Validator = cls(schema())
     return checker
@@ -102,6 +102,8 @@ def _quick_check() -> Check:
 
 def _diagnose(document: Document, error: ValidationError) -> list[Diagnostic]:
     if error.validator in ("anyOf", "oneOf") and error.context:
+        from jsonschema.exceptions import best_match
+
         best = best_match([error])  # descends into the most relevant branch, if one stands out
         if best is error:
             return [_alternatives(document, error)]
