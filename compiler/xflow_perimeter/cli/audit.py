@@ -9,7 +9,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from xflow_perimeter.api import default_output, load_spec
 from xflow_perimeter.diagnostics import EXIT_OK, Diagnostic, XflowError
 
 
@@ -37,6 +36,8 @@ def add_parser(commands: Any) -> None:
 
 def run(args: argparse.Namespace, session_hook: Callable[[Any], None] | None = None) -> int:
     """``session_hook`` sees every boto3 session the audit makes (to register event handlers)."""
+    from xflow_perimeter.api import default_output, load_spec
+
     spec = load_spec(args.spec)
     if args.print_iam_policy:
         from xflow_perimeter.audit.permissions import audit_policy
