@@ -312,9 +312,12 @@ class _Builder(Checker):
             if isinstance(raw["bucket"], str):
                 bucket = self.bucket(buckets, raw["bucket"], f"{ptr}/bucket")
                 name, account = (bucket.name, bucket.account_id) if bucket else ("", "")
+                region = bucket.region if bucket else None
             else:
                 name = raw["bucket"]["name"]
                 account = self.account(raw["bucket"]["account"], f"{ptr}/bucket/account")
+                given = raw["bucket"].get("region")
+                region = self.region(given, f"{ptr}/bucket/region") if given else None
             action = lookup(raw["action"])
             if action is None:
                 self.error("XF212", hints.unknown_action(raw["action"]), f"{ptr}/action")
@@ -328,6 +331,7 @@ class _Builder(Checker):
                     action=action.name if action else raw["action"],
                     expect_allow=raw["expect"] == "allow",
                     identity=raw.get("identity", "allow-all"),
+                    bucket_region=region,
                     span=self.span(ptr),
                 )
             )
