@@ -74,7 +74,8 @@ def compile_spec(
     an interrupted compile left the output journalled). Output problems are XF302 (exit 2).
     ``self_check``: read the output back before writing it (see selfcheck.py); ``prove``: also
     run verify's exposure proof on it.
-    Raises XflowError for an invalid spec (exit 2) or a failed self-check (exit 3).
+    Raises XflowError for an invalid spec (exit 2), a failed self-check (exit 3), or under
+    ``prove`` a finding the spec itself causes, such as a failed assertion (exit 1).
     """
     root = output_root if output_root is not None else default_output(spec_path)
     spec = load_spec(spec_path)

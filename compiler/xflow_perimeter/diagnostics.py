@@ -230,6 +230,25 @@ _ENTRIES = (
         "fields to add or remove. The JSON Schema states the rule too, so editors flag it.",
     ),
     DiagnosticCode(
+        "XF214",
+        _W,
+        "a network's egress (NAT or internet gateway) bypasses the endpoint policy and the spec "
+        "does not accept it",
+        "A network declares `egress: nat` or `internet` without `bypass_accepted`: through that "
+        "egress any credentials reach any bucket in other Regions without the endpoint policy, "
+        "so `xflow verify` will report XF508. Compile warns so that this shows before CI; "
+        "restrict the egress, or say why it is acceptable in `bypass_accepted`.",
+    ),
+    DiagnosticCode(
+        "XF215",
+        _E,
+        "`bypass_accepted` on a network whose egress cannot bypass the endpoint",
+        "`bypass_accepted` accepts the bypass of a NAT or internet gateway, so it belongs only "
+        "to a network with `egress: nat` or `internet`. With `egress: none` (or no egress "
+        "declared) there is nothing to accept: remove it, or declare the egress the network "
+        "really has.",
+    ),
+    DiagnosticCode(
         "XF220",
         _W,
         "a bucket has no admin in its own account; only its root user could still manage its "
@@ -483,8 +502,10 @@ _ENTRIES = (
         _E,
         "route table not associated with its network's endpoint",
         "A route table the spec lists has no `aws_vpc_endpoint_route_table_association`: S3 "
-        "traffic from its subnets leaves without passing the endpoint policy, so flows from there "
-        "fail and any credentials reach any bucket. Add the association (compile writes one per "
+        "traffic from its subnets does not pass the endpoint, so flows from there fail. With "
+        "`egress: nat` or `internet` (or none declared) that traffic leaves through the gateway "
+        "without the endpoint policy, so any credentials reach any bucket; with `egress: none` "
+        "its subnets have no route to S3 at all. Add the association (compile writes one per "
         "route table).",
     ),
     DiagnosticCode(

@@ -129,3 +129,23 @@ def test_explain_refuses_a_region_the_spec_contradicts(tmp_path: Path) -> None:
             action="s3:GetObject",
             bucket_region="eu-west-1",
         )
+
+
+@pytest.mark.parametrize(
+    ("egress", "says"),
+    [
+        ("none", "no route to S3 (egress: none)"),
+        ("nat", "leaves through the NAT gateway without the endpoint policy"),
+    ],
+)
+def test_an_unassociated_route_table_is_described_per_egress(
+    tmp_path: Path, egress: str, says: str
+) -> None:
+    spec = _compiled(tmp_path, _spec(egress))
+    endpoints = tmp_path / "terraform" / "apps-eu-west-1" / "endpoints.tf"
+    text = endpoints.read_text()
+    start = text.index('resource "aws_vpc_endpoint_route_table_association"')
+    endpoints.write_text(text[:start] + text[text.index("}\n", start) + 2 :])
+    found = [f for f in verify(spec).report.findings if f.code == "XF504"]
+    assert len(found) == 1 and says in found[0].message, found
+    assert ("any credentials" in found[0].message) is (egress != "none")

@@ -100,6 +100,15 @@ class _Builder(Checker):
                 workloads=tuple(sorted(raw.get("workloads", ()))),
                 span=self.document.key_spans.get(ptr) or self.span(ptr),
             )
+            if network.bypass_accepted is not None and network.egress not in ("nat", "internet"):
+                egress = f"egress: {network.egress}" if network.egress else "no egress declared"
+                self.error(
+                    "XF215",
+                    f"network {name!r} has {egress}, so there is no gateway bypass to accept: "
+                    "remove bypass_accepted, or declare the egress (nat or internet) it has",
+                    f"{ptr}/bypass_accepted",
+                    key=True,
+                )
             for index, rtb in enumerate(raw["route_table_ids"]):
                 owner = route_tables.setdefault(rtb, name)
                 if owner != name:
@@ -364,6 +373,19 @@ def _action_problem(item: str) -> str:
 def warnings(spec: Spec) -> list[Diagnostic]:
     """Risks in a valid spec: buckets that nobody but the root user could manage."""
     out = []
+    for network in spec.networks:
+        if network.egress in ("nat", "internet") and network.bypass_accepted is None:
+            out.append(
+                Diagnostic(
+                    "XF214",
+                    f"network {network.name!r} has egress: {network.egress}: S3 requests to "
+                    f"buckets outside {network.region} leave through it without the endpoint "
+                    "policy, so any credentials reach any bucket there; xflow verify reports "
+                    "this (XF508) unless bypass_accepted says why it is acceptable",
+                    network.span,
+                    Severity.WARNING,
+                )
+            )
     admin_accounts = {arn_account(arn) for arn in spec.admins}
     for bucket in spec.buckets:
         if bucket.account_id not in admin_accounts:
