@@ -543,6 +543,16 @@ _ENTRIES = (
         "the endpoint policy. Restrict the egress, or say why it is acceptable in "
         "`bypass_accepted` (the report lists it).",
     ),
+    DiagnosticCode(
+        "XF509",
+        _E,
+        "a same-account flow holds only if the caller's identity policy grants it",
+        "In AWS a request in the bucket's own account is allowed by the caller's identity policy "
+        "or by a bucket policy Allow that names the caller itself. The bucket policy does not "
+        "grant this flow itself (narrowed by hand, or naming only the account, which delegates "
+        "to the identity policy), so the flow works only where an identity policy happens to "
+        "grant it. Regenerate with `xflow compile`.",
+    ),
     # Audit of the deployed perimeter (XF601-XF629)
     DiagnosticCode(
         "XF601",

@@ -636,15 +636,18 @@ def test_source_vpc_changed_in_one_allow(tmp_path: Path, specs: dict[str, Spec])
     )
 
 
-def test_source_vpc_changed_in_the_same_account_allow_is_neutral(
+def test_source_vpc_changed_in_the_same_account_allow_leaves_the_flow_to_identity(
     tmp_path: Path, specs: dict[str, Spec]
 ) -> None:
-    # The uploader is in the bucket's account: its identity policy grants the write without the
-    # bucket's Allow, and DenyOtherNetworks5BB6C112 still pins it to the app VPC.
+    # The uploader is in the bucket's account: DenyOtherNetworks5BB6C112 still pins it to the app
+    # VPC, and the write still works where its identity policy grants it, but the bucket policy no
+    # longer grants it itself (XF509).
     report = verify_edited(
         tmp_path, specs, [(BP, in_statement("AllowAppCA6D5E8B", APP_VPC, OTHER_VPC))]
     )
-    assert report.exit_code == 0, describe(report)
+    assert report.exit_code == 1, describe(report)
+    assert codes(report) == {"XF509"}, describe(report)
+    assert findings(report, "XF509", "uploader", "s3:PutObject", "identity policy grants it")
 
 
 def test_source_vpc_changed_everywhere_in_the_bucket_policy(
