@@ -249,6 +249,15 @@ _ENTRIES = (
         "really has.",
     ),
     DiagnosticCode(
+        "XF216",
+        _E,
+        "an assertion gives a spec bucket another Region than the spec's",
+        "An assertion's bucket mapping `{name, account, region}` names a bucket the spec declares, "
+        "with a different Region. The Region decides the request's path (the endpoint serves its "
+        "own Region only), so the two cannot both hold: drop `region`, or name the bucket by its "
+        "spec name.",
+    ),
+    DiagnosticCode(
         "XF220",
         _W,
         "a bucket has no admin in its own account; only its root user could still manage its "

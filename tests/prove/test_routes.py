@@ -149,3 +149,28 @@ def test_an_unassociated_route_table_is_described_per_egress(
     found = [f for f in verify(spec).report.findings if f.code == "XF504"]
     assert len(found) == 1 and says in found[0].message, found
     assert ("any credentials" in found[0].message) is (egress != "none")
+
+
+def test_a_batch_line_takes_the_bucket_region(tmp_path: Path) -> None:
+    from xflow_perimeter.api import explain_batch
+
+    spec = _compiled(tmp_path, _spec("none"))
+    line = (
+        f'{{"principal": "{READER}", "network": "app", "bucket": "xflow-elsewhere", '
+        '"bucket_account": "222222222222", "action": "s3:PutObject", "key": "k"'
+    )
+    answers = list(
+        explain_batch(
+            open_explainer(spec),
+            [
+                line + "}",
+                line + ', "bucket_region": "us-east-1"}',
+                line + ', "bucket_region": "mars-1"}',
+            ],
+        )
+    )
+    assert [a.outcome for a in answers] == ["deny", "deny", "error"]
+    assert answers[0].result is not None and "endpoint policy" in answers[0].result.decision.reason
+    assert answers[1].result is not None
+    assert "no route to S3 in us-east-1" in answers[1].result.decision.reason
+    assert "unknown AWS Region" in (answers[2].error or "")

@@ -327,6 +327,17 @@ class _Builder(Checker):
                 account = self.account(raw["bucket"]["account"], f"{ptr}/bucket/account")
                 given = raw["bucket"].get("region")
                 region = self.region(given, f"{ptr}/bucket/region") if given else None
+                known = next(
+                    (b for b in buckets.values() if (b.name, b.account_id) == (name, account)),
+                    None,
+                )
+                if known is not None and region is not None and region != known.region:
+                    self.error(
+                        "XF216",
+                        f"bucket {name} is {known.key!r} of the spec, in {known.region}, not "
+                        f"{region}: drop region, or name the bucket by its spec name",
+                        f"{ptr}/bucket/region",
+                    )
             action = lookup(raw["action"])
             if action is None:
                 self.error("XF212", hints.unknown_action(raw["action"]), f"{ptr}/action")
