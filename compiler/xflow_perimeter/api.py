@@ -95,12 +95,13 @@ def compile_spec(
 ) -> CompileResult:
     """Compile ``spec_path`` into Terraform under ``output_root`` (default: beside the spec).
 
-    ``writeback`` defaults to WriteBack.WRITE; with WriteBack.CHECK or DIFF nothing is written; ``changes`` says what is stale (XF304 if
-    an interrupted compile left the output journalled). Output problems are XF302 (exit 2).
+    ``writeback`` defaults to WriteBack.WRITE; with WriteBack.CHECK or DIFF nothing is written;
+    ``changes`` says what is stale (XF304 if an interrupted compile left the output journalled). Output problems are XF302 (exit 2).
     ``self_check``: read the output back before writing it (see selfcheck.py); ``prove``: also
     run verify's exposure proof on it, telling ``progress`` ``(done, total)`` as its buckets and
     networks are proved.
-    Raises XflowError for an invalid spec (exit 2) or a failed self-check (exit 3).
+    Raises XflowError for an invalid spec (exit 2), a failed self-check (exit 3), or under
+    ``prove`` a finding the spec itself causes, such as a failed assertion (exit 1).
     """
     from xflow_perimeter.synth import output, render
     from xflow_perimeter.synth.output import WriteBack

@@ -230,6 +230,34 @@ _ENTRIES = (
         "fields to add or remove. The JSON Schema states the rule too, so editors flag it.",
     ),
     DiagnosticCode(
+        "XF214",
+        _W,
+        "a network's egress (NAT or internet gateway) bypasses the endpoint policy and the spec "
+        "does not accept it",
+        "A network declares `egress: nat` or `internet` without `bypass_accepted`: through that "
+        "egress any credentials reach any bucket in other Regions without the endpoint policy, "
+        "so `xflow verify` will report XF508. Compile warns so that this shows before CI; "
+        "restrict the egress, or say why it is acceptable in `bypass_accepted`.",
+    ),
+    DiagnosticCode(
+        "XF215",
+        _E,
+        "`bypass_accepted` on a network whose egress cannot bypass the endpoint",
+        "`bypass_accepted` accepts the bypass of a NAT or internet gateway, so it belongs only "
+        "to a network with `egress: nat` or `internet`. With `egress: none` (or no egress "
+        "declared) there is nothing to accept: remove it, or declare the egress the network "
+        "really has.",
+    ),
+    DiagnosticCode(
+        "XF216",
+        _E,
+        "an assertion gives a spec bucket another Region than the spec's",
+        "An assertion's bucket mapping `{name, account, region}` names a bucket the spec declares, "
+        "with a different Region. The Region decides the request's path (the endpoint serves its "
+        "own Region only), so the two cannot both hold: drop `region`, or name the bucket by its "
+        "spec name.",
+    ),
+    DiagnosticCode(
         "XF220",
         _W,
         "a bucket has no admin in its own account; only its root user could still manage its "
@@ -491,8 +519,10 @@ _ENTRIES = (
         _E,
         "route table not associated with its network's endpoint",
         "A route table the spec lists has no `aws_vpc_endpoint_route_table_association`: S3 "
-        "traffic from its subnets leaves without passing the endpoint policy, so flows from there "
-        "fail and any credentials reach any bucket. Add the association (compile writes one per "
+        "traffic from its subnets does not pass the endpoint, so flows from there fail. With "
+        "`egress: nat` or `internet` (or none declared) that traffic leaves through the gateway "
+        "without the endpoint policy, so any credentials reach any bucket; with `egress: none` "
+        "its subnets have no route to S3 at all. Add the association (compile writes one per "
         "route table).",
     ),
     DiagnosticCode(
@@ -529,6 +559,16 @@ _ENTRIES = (
         "only, so through that egress any credentials reach any bucket in other Regions without "
         "the endpoint policy. Restrict the egress, or say why it is acceptable in "
         "`bypass_accepted` (the report lists it).",
+    ),
+    DiagnosticCode(
+        "XF509",
+        _E,
+        "a same-account flow holds only if the caller's identity policy grants it",
+        "In AWS a request in the bucket's own account is allowed by the caller's identity policy "
+        "or by a bucket policy Allow that names the caller itself. The bucket policy does not "
+        "grant this flow itself (narrowed by hand, or naming only the account, which delegates "
+        "to the identity policy), so the flow works only where an identity policy happens to "
+        "grant it. Regenerate with `xflow compile`.",
     ),
     # Audit of the deployed perimeter (XF601-XF629)
     DiagnosticCode(

@@ -26,7 +26,7 @@ def _data_platform() -> tuple[Spec, Perimeter]:
 
 
 def test_the_checks_in_order_structural_first() -> None:
-    assert [c.name for c in CHECKS] == ["structure", "egress", "exposure", "assertions"]
+    assert [c.name for c in CHECKS] == ["structure", "egress", "exposure", "identity", "assertions"]
     structural = [c.structural for c in CHECKS]
     assert structural == sorted(structural, reverse=True), "structural checks must come first"
 

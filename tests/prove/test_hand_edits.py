@@ -636,15 +636,18 @@ def test_source_vpc_changed_in_one_allow(tmp_path: Path, specs: dict[str, Spec])
     )
 
 
-def test_source_vpc_changed_in_the_same_account_allow_is_neutral(
+def test_source_vpc_changed_in_the_same_account_allow_leaves_the_flow_to_identity(
     tmp_path: Path, specs: dict[str, Spec]
 ) -> None:
-    # The uploader is in the bucket's account: its identity policy grants the write without the
-    # bucket's Allow, and DenyOtherNetworks5BB6C112 still pins it to the app VPC.
+    # The uploader is in the bucket's account: DenyOtherNetworks5BB6C112 still pins it to the app
+    # VPC, and the write still works where its identity policy grants it, but the bucket policy no
+    # longer grants it itself (XF509).
     report = verify_edited(
         tmp_path, specs, [(BP, in_statement("AllowAppCA6D5E8B", APP_VPC, OTHER_VPC))]
     )
-    assert report.exit_code == 0, describe(report)
+    assert report.exit_code == 1, describe(report)
+    assert codes(report) == {"XF509"}, describe(report)
+    assert findings(report, "XF509", "uploader", "s3:PutObject", "identity policy grants it")
 
 
 def test_source_vpc_changed_everywhere_in_the_bucket_policy(
@@ -796,15 +799,16 @@ def test_bucket_policy_deleted(tmp_path: Path, specs: dict[str, Spec]) -> None:
 
 
 def test_endpoint_and_its_associations_deleted(tmp_path: Path, specs: dict[str, Spec]) -> None:
-    # No endpoint: the app VPC reaches S3 over the NAT, so the bucket policy (aws:SourceVpc)
-    # denies both flows, and nothing filters which buckets the VPC's credentials reach.
+    # No endpoint: the app VPC's requests arrive without one, so the bucket policy
+    # (aws:SourceVpc) denies both flows.
     report = verify_edited(tmp_path, specs, [(EP, lambda text: None), (OUTPUTS, lambda text: None)])
     assert report.exit_code == 1, describe(report)
     assert {"XF505", "XF504", "XF502"} <= codes(report), describe(report)
     assert findings(report, "XF505", "network 'app'", "no S3 gateway endpoint")
     assert findings(report, "XF502", "flow denied", "uploader"), describe(report)
-    # The spec's assertion that the intruder cannot exfiltrate through network app now fails.
-    assert any(
+    # Network app has egress: none, so without its endpoint it has no route to S3 at all: the
+    # spec's assertion that the intruder cannot exfiltrate through it still holds.
+    assert not any(
         f.span is not None
         and f.span.line == assertion_line('principal: "arn:aws:iam::123456789012:user/intruder"')
         for f in findings(report, "XF506")

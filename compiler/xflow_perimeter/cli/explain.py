@@ -30,6 +30,10 @@ def add_parser(commands: Any) -> None:
     parser.add_argument(
         "--bucket-account", help="account that owns the bucket (default: the spec's)"
     )
+    parser.add_argument(
+        "--bucket-region",
+        help="Region of a bucket outside the spec (default: the network's); decides the path",
+    )
     parser.add_argument("--key", help="object key; for listing actions, the s3:prefix")
     parser.add_argument("--action", help="S3 action, e.g. s3:GetObject")
     parser.add_argument("--identity", choices=("allow-all", "none"), default="allow-all")
@@ -72,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         network=None if args.network == "internet" else args.network,
         bucket=args.bucket,
         bucket_account=args.bucket_account,
+        bucket_region=args.bucket_region,
         key=args.key,
         action=args.action,
         identity=args.identity,

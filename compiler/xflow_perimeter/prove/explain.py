@@ -18,9 +18,10 @@ from xflow_perimeter.iam.evaluate import (
 from xflow_perimeter.iam.policy import PolicyDocument
 from xflow_perimeter.iam.request import Caller, NetworkPath, Request
 from xflow_perimeter.prove.findings import RequestFields, request_fields
-from xflow_perimeter.prove.network_paths import INTERNET_IP, PathClass, Topology
+from xflow_perimeter.prove.network_paths import INTERNET_IP, NoRoute, PathClass, Topology, route
 from xflow_perimeter.spec.actions import lookup
 from xflow_perimeter.spec.model import Bucket, Spec
+from xflow_perimeter.spec.regions import REGIONS
 from xflow_perimeter.terraform.perimeter import Perimeter
 
 Identity = Literal["allow-all", "none"]
@@ -32,6 +33,7 @@ class ExplainRequest:
     network: str | None  # spec network name; None: the internet
     bucket: str  # bucket name (or a spec bucket key)
     bucket_account: str | None = None  # None: the spec bucket's account
+    bucket_region: str | None = None  # None: the spec bucket's Region, else the network's
     key: str | None = None  # object key; for listing actions, the s3:prefix
     action: str = "s3:GetObject"
     identity: Identity = "allow-all"
@@ -82,17 +84,33 @@ def _caller(spec: Spec, principal: str | None) -> Caller:
     return Caller(arn=principal, account=parts[4])
 
 
-def _path(topology: Topology, network: str | None) -> PathClass:
+def _path(
+    spec: Spec, topology: Topology, network: str | None, bucket_region: str | None
+) -> PathClass | NoRoute:
+    """The path the request takes: from the internet, or the way its network routes it to a
+    bucket in ``bucket_region`` (None: the network's own Region)."""
     if network is None:
         return PathClass(
             "internet", None, NetworkPath(source_ip=INTERNET_IP), None, None, "the internet"
         )
-    if network not in topology.paths:  # it holds every spec network, with or without paths
+    found = next((n for n in spec.networks if n.name == network), None)
+    if found is None:
         raise ExplainError(f"unknown network {network!r}; use a spec network name or 'internet'")
-    classes = topology.paths[network]
-    if not classes:
-        raise ExplainError(f"network {network!r} has no S3 endpoint in the Terraform")
-    return classes[0]
+    return route(topology, found, bucket_region or found.region)
+
+
+def _region(bucket_spec: Bucket | None, given: str | None) -> str | None:
+    """The bucket's Region: the spec's for a spec bucket, else the one given (None: the
+    network's)."""
+    if given is not None and given not in REGIONS:
+        raise ExplainError(f"unknown AWS Region {given!r} for the bucket")
+    if bucket_spec is None:
+        return given
+    if given is not None and given != bucket_spec.region:
+        raise ExplainError(
+            f"bucket {bucket_spec.name} is in {bucket_spec.region} in the spec, not {given}"
+        )
+    return bucket_spec.region
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,9 +151,11 @@ def explain_one(
     if object_level and key is None:
         key = "xflow-example-key"
     list_prefix = ask.key if action.prefix_key else None
-    path = _path(topology, ask.network)
+    in_spec = bucket_spec is not None and account == bucket_spec.account_id
+    region = _region(bucket_spec if in_spec else None, ask.bucket_region)
+    path = _path(spec, topology, ask.network, region)
     policy: PolicyDocument | None
-    if bucket_spec is not None and account == bucket_spec.account_id:
+    if in_spec:
         policy = table.policies.get(name)
         owner = "a spec bucket"
     else:
@@ -148,11 +168,17 @@ def explain_one(
         bucket_account=account,
         key=key,
         list_prefix=list_prefix,
-        path=path.path,
+        path=path.path if isinstance(path, PathClass) else NetworkPath(),
     )
-    decision = evaluate(
-        request, bucket_policy=policy, endpoint_policy=path.endpoint_policy, identity=ask.identity
-    )
+    if isinstance(path, NoRoute):
+        decision = Decision(False, path.reason, ())
+    else:
+        decision = evaluate(
+            request,
+            bucket_policy=policy,
+            endpoint_policy=path.endpoint_policy,
+            identity=ask.identity,
+        )
     where = (
         f"key {key}"
         if key is not None
@@ -167,17 +193,27 @@ def explain_one(
     fields = request_fields(
         request,
         path,
-        region=bucket_spec.region if bucket_spec is not None else None,
+        region=region,
         identity=ask.identity,
     )
     return ExplainResult(ask, decision, description, fields)
 
 
-FIELDS = {"principal", "network", "bucket", "bucket_account", "key", "action", "identity"}
+FIELDS = {
+    "principal",
+    "network",
+    "bucket",
+    "bucket_account",
+    "bucket_region",
+    "key",
+    "action",
+    "identity",
+}
 
 
 def parse_request_line(line: str) -> ExplainRequest:
-    """One JSON Lines request: {"principal", "network", "bucket", "bucket_account", "key", "action", "identity"}."""
+    """One JSON Lines request: {"principal", "network", "bucket", "bucket_account",
+    "bucket_region", "key", "action", "identity"}."""
     try:
         raw = json.loads(line)
     except json.JSONDecodeError as error:
@@ -204,6 +240,7 @@ def parse_request_line(line: str) -> ExplainRequest:
         network=None if network in (None, "internet") else network,
         bucket=raw["bucket"],
         bucket_account=raw.get("bucket_account"),
+        bucket_region=raw.get("bucket_region"),
         key=raw.get("key"),
         action=raw["action"],
         identity=identity,

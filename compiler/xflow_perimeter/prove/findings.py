@@ -9,7 +9,7 @@ from xflow_perimeter.diagnostics import Diagnostic, Span
 from xflow_perimeter.iam.evaluate import Decision
 from xflow_perimeter.iam.policy import Statement
 from xflow_perimeter.iam.request import Request
-from xflow_perimeter.prove.network_paths import PathClass
+from xflow_perimeter.prove.network_paths import NoRoute, PathClass
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +75,11 @@ def describe_request(request: Request, path: PathClass) -> str:
 
 
 def request_fields(
-    request: Request, path: PathClass, *, region: str | None = None, identity: str = "allow-all"
+    request: Request,
+    path: PathClass | NoRoute,
+    *,
+    region: str | None = None,
+    identity: str = "allow-all",
 ) -> RequestFields:
     return RequestFields(
         principal=request.caller.arn,

@@ -29,6 +29,14 @@ class PathClass:
 
 
 @dataclass(frozen=True, slots=True)
+class NoRoute:
+    """A request the network cannot send at all: no path to S3 in the bucket's Region."""
+
+    reason: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
 class Topology:
     """The spec's networks matched to the Terraform's endpoints, and the paths each offers.
 
@@ -116,6 +124,40 @@ def _associated(perimeter: Perimeter, endpoint: TfEndpoint | None) -> set[str]:
         if (a.endpoint_address is not None and a.endpoint_address == endpoint.address)
         or (a.endpoint_id is not None and a.endpoint_id == endpoint.endpoint_id)
     }
+
+
+_GATEWAYS = {"nat": "NAT gateway", "internet": "internet gateway"}
+
+
+def route(topology: Topology, network: Network, bucket_region: str) -> PathClass | NoRoute:
+    """The path a request from ``network`` to a bucket in ``bucket_region`` really takes.
+
+    A gateway endpoint serves its own Region only, and only the route tables associated with
+    it: the endpoint for a bucket in the network's Region (when any of its route tables is
+    associated), otherwise the NAT or internet gateway (no VPC keys, a public aws:SourceIp that
+    is not known), or nowhere with ``egress: none``. A network that declares no egress is taken
+    to have a gateway here, the path that reaches the most."""
+    if bucket_region == network.region:
+        for path in topology.paths.get(network.name, ()):
+            if path.kind == "endpoint":
+                return path
+        why = "none of its route tables is associated with its S3 endpoint"
+    else:
+        why = f"its S3 endpoint serves {network.region} only, not {bucket_region}"
+    if network.egress == "none":
+        return NoRoute(
+            f"no route to S3 in {bucket_region}: {why} and the network has egress: none",
+            f"network {network.name} (egress: none; {why})",
+        )
+    gateway = _GATEWAYS.get(network.egress or "", "gateway (egress not declared)")
+    return PathClass(
+        "internet",
+        network,
+        NetworkPath(),
+        None,
+        None,
+        f"network {network.name} through its {gateway}, without the endpoint ({why})",
+    )
 
 
 def outside_paths(spec: Spec, found: Constants, taken_vpces: set[str]) -> list[PathClass]:

@@ -3,7 +3,8 @@
 The checks (CHECKS, one module each under prove/checks) run in order: the structure (what is
 deployed against what the spec declares, and what the verifier refuses), egress beside the
 endpoints, the exposure of every request class (see request_classes and network_paths) per layer
-and combined, against the spec's intent (intent.py), and the spec's assertions. A refusal stops
+and combined, against the spec's intent (intent.py), same-account flows with no identity policy,
+and the spec's assertions. A refusal stops
 the checks after it. The Report gathers their findings with the assumptions the proof rests on.
 """
 
@@ -18,6 +19,7 @@ from xflow_perimeter.prove.checks import (
     assertions,
     egress,
     exposure,
+    identity,
     structure,
 )
 from xflow_perimeter.prove.findings import Finding
@@ -33,12 +35,19 @@ CHECKS: tuple[Check, ...] = (
     structure.CHECK,
     egress.CHECK,
     exposure.CHECK,
+    identity.CHECK,
     assertions.CHECK,
 )
 
 ASSUMPTIONS = (
-    "Every caller's identity policy allows every action (an intruder writes their own); listed "
-    "principals therefore hold the identity permissions their flows need.",
+    "Nothing outside the flows is allowed when every caller's identity policy allows every "
+    "action (an intruder writes their own); each same-account flow is allowed when the caller's "
+    "identity policy grants nothing; each cross-account flow when it grants exactly that flow "
+    "(for requests inside the flow, the same as allowing everything).",
+    "A flow principal arn:aws:iam::<account>:root is that account's root user, which always "
+    "holds identity permissions.",
+    "A gateway endpoint serves its own Region only: requests from a network to other Regions "
+    "are covered by the internet paths (or have no route, with egress: none).",
     "SCPs, RCPs, permission boundaries and session policies are not considered: they can only "
     "remove access, so 'nothing else' still holds, but a flow may be denied by them.",
     "No other S3 gateway endpoint serves a VPC that the spec names (bucket policies identify "

@@ -100,6 +100,15 @@ class _Builder(Checker):
                 workloads=tuple(sorted(raw.get("workloads", ()))),
                 span=self.document.key_spans.get(ptr) or self.span(ptr),
             )
+            if network.bypass_accepted is not None and network.egress not in ("nat", "internet"):
+                egress = f"egress: {network.egress}" if network.egress else "no egress declared"
+                self.error(
+                    "XF215",
+                    f"network {name!r} has {egress}, so there is no gateway bypass to accept: "
+                    "remove bypass_accepted, or declare the egress (nat or internet) it has",
+                    f"{ptr}/bypass_accepted",
+                    key=True,
+                )
             for index, rtb in enumerate(raw["route_table_ids"]):
                 owner = route_tables.setdefault(rtb, name)
                 if owner != name:
@@ -333,9 +342,23 @@ class _Builder(Checker):
             if isinstance(raw["bucket"], str):
                 bucket = self.bucket(buckets, raw["bucket"], f"{ptr}/bucket")
                 name, account = (bucket.name, bucket.account_id) if bucket else ("", "")
+                region = bucket.region if bucket else None
             else:
                 name = raw["bucket"]["name"]
                 account = self.account(raw["bucket"]["account"], f"{ptr}/bucket/account")
+                given = raw["bucket"].get("region")
+                region = self.region(given, f"{ptr}/bucket/region") if given else None
+                known = next(
+                    (b for b in buckets.values() if (b.name, b.account_id) == (name, account)),
+                    None,
+                )
+                if known is not None and region is not None and region != known.region:
+                    self.error(
+                        "XF216",
+                        f"bucket {name} is {known.key!r} of the spec, in {known.region}, not "
+                        f"{region}: drop region, or name the bucket by its spec name",
+                        f"{ptr}/bucket/region",
+                    )
             action = lookup(raw["action"])
             if action is None:
                 self.error("XF212", hints.unknown_action(raw["action"]), f"{ptr}/action")
@@ -349,6 +372,7 @@ class _Builder(Checker):
                     action=action.name if action else raw["action"],
                     expect_allow=raw["expect"] == "allow",
                     identity=raw.get("identity", "allow-all"),
+                    bucket_region=region,
                     span=self.span(ptr),
                 )
             )
@@ -381,6 +405,19 @@ def _action_problem(item: str) -> str:
 def warnings(spec: Spec) -> list[Diagnostic]:
     """Risks in a valid spec: buckets that nobody but the root user could manage."""
     out = []
+    for network in spec.networks:
+        if network.egress in ("nat", "internet") and network.bypass_accepted is None:
+            out.append(
+                Diagnostic(
+                    "XF214",
+                    f"network {network.name!r} has egress: {network.egress}: S3 requests to "
+                    f"buckets outside {network.region} leave through it without the endpoint "
+                    "policy, so any credentials reach any bucket there; xflow verify reports "
+                    "this (XF508) unless bypass_accepted says why it is acceptable",
+                    network.span,
+                    Severity.WARNING,
+                )
+            )
     admin_accounts = {arn_account(arn) for arn in spec.admins}
     for bucket in spec.buckets:
         if bucket.account_id not in admin_accounts:

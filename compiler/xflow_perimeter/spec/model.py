@@ -98,6 +98,7 @@ class Assertion:
     action: str
     expect_allow: bool
     identity: Literal["allow-all", "none"]
+    bucket_region: str | None = None  # None: the spec bucket's, else the network's
     span: Span | None = field(default=None, compare=False, repr=False)
 
 

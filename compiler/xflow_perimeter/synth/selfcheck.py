@@ -3,7 +3,8 @@
 Always: the files read back (with the reader verify uses) into exactly the planned policies,
 endpoints and route-table associations, with nothing verify would refuse. That catches any
 rendering or escaping fault on the spec at hand. With ``prove``, compile also runs the whole
-exposure proof of ``xflow verify`` on them, which costs as much as a verify.
+exposure proof of ``xflow verify`` on them, which costs as much as a verify; a finding that the
+spec itself causes (SPEC_LEVEL_FINDINGS) is reported as such (exit 1), anything else is XF303.
 
 Modules are rendered and read back one by one (each is self-contained), in forked workers when
 there are many policies; only their text, their structure and any problem come back.
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from xflow_perimeter.diagnostics import EXIT_INTERNAL, Diagnostic, XflowError
+from xflow_perimeter.diagnostics import EXIT_FINDINGS, EXIT_INTERNAL, Diagnostic, XflowError
 from xflow_perimeter.iam.policy import PolicyDocument, to_json
 from xflow_perimeter.prove import pool
 from xflow_perimeter.prove.verify import verify_perimeter
@@ -22,6 +23,10 @@ from xflow_perimeter.synth import render
 from xflow_perimeter.synth.plan import ModulePlan, Plan
 from xflow_perimeter.terraform.perimeter import Perimeter, read_perimeter
 from xflow_perimeter.terraform.reader import TfTree, read_text
+
+# Findings that a correct compile cannot avoid, because the spec itself causes them: a network
+# egress the spec does not accept (XF508) and an assertion the spec's own flows contradict (XF506).
+SPEC_LEVEL_FINDINGS = frozenset({"XF506", "XF508"})
 
 # Below this many policies, forking workers costs more than it saves.
 _PARALLEL_FROM = 256
@@ -64,7 +69,13 @@ def render_checked(spec: Spec, planned: Plan, *, prove: bool = False) -> dict[st
 def _render_proved(spec: Spec, planned: Plan) -> dict[str, str]:
     files = render.render(planned)
     perimeter = read_perimeter(TfTree(tuple(read_text(files[p], p) for p in sorted(files)), ()))
-    problems = _problems(spec, perimeter, prove=True)
+    report = verify_perimeter(spec, perimeter)
+    spec_level = [f.to_diagnostic() for f in report.findings if f.code in SPEC_LEVEL_FINDINGS]
+    if spec_level and len(spec_level) == len(report.findings) and not report.refusals:
+        # What the spec itself states or accepts fails (an assertion, an unaccepted bypass): a
+        # finding about the spec, not a fault of the generated Terraform.
+        raise XflowError(spec_level, exit_code=EXIT_FINDINGS)
+    problems = [*report.refusals, *(f.to_diagnostic() for f in report.findings)]
     if not problems:
         problems = _count(planned, perimeter)
         for module in planned.modules:

@@ -23,6 +23,7 @@ def check(context: CheckContext) -> CheckResult:
                     network=assertion.network,
                     bucket=assertion.bucket_name,
                     bucket_account=assertion.bucket_account,
+                    bucket_region=assertion.bucket_region,
                     key=assertion.key,
                     action=assertion.action,
                     identity=assertion.identity,

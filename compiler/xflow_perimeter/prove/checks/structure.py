@@ -105,8 +105,7 @@ def _associations(context: CheckContext) -> list[Finding]:
                     _finding(
                         "XF504",
                         f"route table {rtb} of network {network.name!r} is not associated with "
-                        "its S3 endpoint: S3 traffic from its subnets leaves without the endpoint "
-                        "policy, so flows from there fail and any credentials can reach any bucket",
+                        f"its S3 endpoint: {_unassociated_effect(network.egress)}",
                         network.span,
                     )
                 )
@@ -121,6 +120,18 @@ def _associations(context: CheckContext) -> list[Finding]:
                 )
             )
     return out
+
+
+def _unassociated_effect(egress: str | None) -> str:
+    """What becomes of S3 traffic from a route table without the endpoint, per egress."""
+    if egress == "none":
+        return "its subnets have no route to S3 (egress: none), so flows from there fail"
+    gateway = {"nat": "NAT gateway", "internet": "internet gateway"}.get(egress or "", "")
+    through = f"through the {gateway}" if gateway else "through whatever egress it has"
+    return (
+        f"S3 traffic from its subnets leaves {through} without the endpoint policy, so flows "
+        "from there fail and any credentials can reach any bucket"
+    )
 
 
 def _bucket_policies(spec: Spec, perimeter: Perimeter) -> list[Finding]:
