@@ -70,6 +70,8 @@ def assumptions(spec: Spec) -> tuple[str, ...]:
     if not undeclared:
         return ()
     return (
-        f"Networks {', '.join(undeclared)} declare no egress, so they are taken to reach S3 only "
-        "through their endpoint; declare egress: none, nat or internet to make this explicit.",
+        f"Networks {', '.join(undeclared)} declare no egress: no NAT or internet bypass is "
+        "reported for them (XF508), while assertions and explain send their requests to other "
+        "Regions through a gateway, the path that reaches the most; declare egress: none, nat or "
+        "internet to make this explicit.",
     )
