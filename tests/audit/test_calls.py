@@ -182,6 +182,7 @@ def test_json_report_of_a_clean_deployment(
         role_name="xflow-audit",
         format="json",
         print_iam_policy=False,
+        quiet=False,
     )
     assert run(args, session_hook=hook) == 0
     captured = capsys.readouterr()
@@ -204,6 +205,7 @@ def test_text_report_of_a_drifted_deployment(
         role_name="xflow-audit",
         format="text",
         print_iam_policy=False,
+        quiet=False,
     )
     assert run(args, session_hook=hook) == 1
     out = capsys.readouterr().out
@@ -280,6 +282,7 @@ def test_progress_on_a_terminal(
         role_name="xflow-audit",
         format="text",
         print_iam_policy=False,
+        quiet=False,
     )
     assert run(args, session_hook=hook) == 0
     shown = terminal.getvalue()
@@ -289,3 +292,35 @@ def test_progress_on_a_terminal(
     assert f"xflow audit: {total}/{total} read (" in shown
     assert shown.endswith("\r\033[K")
     assert "xflow:" in capsys.readouterr().out
+
+
+def test_quiet_draws_no_progress_on_a_terminal(
+    deployed: Any, hook: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    deployment = deployed("cross-account")
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    args = argparse.Namespace(
+        spec=deployment.spec_path,
+        tf=None,
+        role_name="xflow-audit",
+        format="text",
+        print_iam_policy=False,
+        quiet=True,
+    )
+    assert run(args, session_hook=hook) == 0
+    assert terminal.getvalue() == ""
+    assert "xflow: the deployed perimeter matches" in capsys.readouterr().out
+
+
+def test_quiet_is_an_audit_option() -> None:
+    from xflow_perimeter.cli.main import _parser
+
+    parsed = _parser().parse_args(["audit", "spec.yaml", "--quiet"])
+    assert parsed.quiet and not _parser().parse_args(["audit", "spec.yaml"]).quiet

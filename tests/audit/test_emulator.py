@@ -393,6 +393,7 @@ def test_the_report_names_what_is_checked_and_what_is_still_assumed(
         role_name=AUDIT_ROLE,
         format="text",
         print_iam_policy=False,
+        quiet=False,
     )
     assert cli_audit.run(args, session_hook=hook) == 0
     text = capsys.readouterr().out

@@ -183,7 +183,7 @@ def test_a_module_of_another_spec_is_skipped_and_reported(
     report = verify(load_spec(spec), tree)
     assert report.exit_code == 0, report.refusals
     assert any(
-        e.startswith("module directory other-eu-west-1 belongs to spec ../../other.yaml")
+        str(e).startswith("module directory other-eu-west-1 belongs to spec ../../other.yaml")
         for e in report.exceptions
     )
     assert main(["verify", str(spec), "--tf", str(root)]) == 0

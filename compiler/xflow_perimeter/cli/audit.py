@@ -27,6 +27,9 @@ def add_parser(commands: Any) -> None:
     )
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress on stderr (shown on a terminal)"
+    )
+    parser.add_argument(
         "--print-iam-policy",
         action="store_true",
         help="print the IAM policy the audit role needs for this spec, and exit",
@@ -63,8 +66,9 @@ def run(args: argparse.Namespace, session_hook: Callable[[Any], None] | None = N
         raise XflowError([Diagnostic("XF302", f"Terraform directory {root} does not exist")])
     committed = load_committed(spec, root)
     settings = AuditSettings(role_name=args.role_name, session_hook=session_hook)
-    report = audit(committed, settings, _progress if sys.stderr.isatty() else None)
-    if sys.stderr.isatty():
+    drawn = sys.stderr.isatty() and not args.quiet
+    report = audit(committed, settings, _progress if drawn else None)
+    if drawn:
         print("\r\033[K", end="", file=sys.stderr, flush=True)
     if args.format == "json":
         print(json.dumps(report.to_json(), indent=2))

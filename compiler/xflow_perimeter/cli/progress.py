@@ -56,6 +56,8 @@ class ProgressBar:
         else:
             bar = self._bar
         bar.update(done - bar.n)
+        if done >= total:
+            bar.refresh()  # the last state is drawn even when it came within REFRESH of the one before
 
     def _tick(self, bar: tqdm[NoReturn]) -> None:
         while not self._stop.wait(REFRESH):

@@ -11,7 +11,7 @@ from xflow_perimeter.prove.verify import declared_exceptions
 
 def declarations(side: Side) -> set[str]:
     spec = side.spec
-    lines = set(declared_exceptions(spec)) | set(side.perimeter.declared())
+    lines = {str(line) for line in declared_exceptions(spec)} | set(side.perimeter.declared())
     for network in spec.networks:
         if network.bypass_accepted is not None:
             lines.add(

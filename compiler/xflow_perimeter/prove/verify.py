@@ -23,6 +23,7 @@ from xflow_perimeter.prove.checks import (
     structure,
 )
 from xflow_perimeter.prove.findings import Finding
+from xflow_perimeter.prove.listing import Listed, ReportLine
 from xflow_perimeter.prove.network_paths import topology
 from xflow_perimeter.prove.verifier import Verifier
 from xflow_perimeter.spec import aws_owned
@@ -60,9 +61,9 @@ ASSUMPTIONS = (
 class Report:
     findings: tuple[Finding, ...]
     refusals: tuple[Diagnostic, ...]
-    assumptions: tuple[str, ...]
+    assumptions: tuple[ReportLine, ...]
     requests_evaluated: int
-    exceptions: tuple[str, ...] = ()  # declared break-glass exemptions, as intended exposure
+    exceptions: tuple[ReportLine, ...] = ()  # declared break-glass exemptions, as intended exposure
     warnings: tuple[Diagnostic, ...] = ()  # printed; unlike refusals they change no exit code
 
     @property
@@ -114,7 +115,7 @@ def verify_perimeter(
         refusals += result.refusals
         warnings += result.warnings
         accepted += result.exceptions
-    assumptions = ASSUMPTIONS + egress.assumptions(spec)
+    assumptions: tuple[ReportLine, ...] = ASSUMPTIONS + egress.assumptions(spec)
     if verifier is None or not proving:
         return Report(tuple(findings), tuple(refusals), assumptions, 0, warnings=tuple(warnings))
     return Report(
@@ -127,25 +128,32 @@ def verify_perimeter(
     )
 
 
-def declared_exceptions(spec: Spec) -> tuple[str, ...]:
+def declared_exceptions(spec: Spec) -> tuple[ReportLine, ...]:
     """Exposure the spec declares beyond its flows: AWS-owned buckets its networks' workloads
     read, its admins' access and its auditors' configuration reads."""
-    out = []
+    out: list[ReportLine] = []
     for network in spec.networks:
         if network.workloads:
             count = len(aws_owned.objects_for(network.workloads, network.region))
             out.append(
-                f"network {network.name} may read ({aws_owned.ACTION}) {count} AWS-owned buckets "
-                f"for {', '.join(network.workloads)} (catalogue {aws_owned.version()}), with any "
-                "credentials"
+                Listed(
+                    f"network {network.name} may read ({aws_owned.ACTION}) {count} AWS-owned "
+                    "buckets for",
+                    tuple(network.workloads),
+                    f"(catalogue {aws_owned.version()}), with any credentials",
+                )
             )
     for arn in spec.admins:
         account = arn_account(arn)
         buckets = sorted(b.name for b in spec.buckets if b.account_id == account)
         if buckets:
             out.append(
-                f"admin {arn} may manage {', '.join(buckets)} from any network except xflow "
-                "endpoints (exempt from the bucket policies' Denies)"
+                Listed(
+                    f"admin {arn} may manage",
+                    tuple(buckets),
+                    "from any network except xflow endpoints (exempt from the bucket policies' "
+                    "Denies)",
+                )
             )
         else:
             out.append(f"admin {arn} is in no bucket's account, so it can manage no bucket")
@@ -161,7 +169,9 @@ __all__ = [
     "ASSUMPTIONS",
     "CHECKS",
     "Finding",
+    "Listed",
     "Report",
+    "ReportLine",
     "declared_exceptions",
     "verify",
     "verify_perimeter",

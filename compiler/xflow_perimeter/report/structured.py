@@ -94,8 +94,8 @@ def verify_report(report: Any, locator: Locator, tf_root: Path) -> Json:
         "findings": [finding(f, locator) for f in report.findings],
         "refusals": [diagnostic(d, locator) for d in report.refusals],
         "warnings": [diagnostic(d, locator) for d in report.warnings],
-        "assumptions": list(report.assumptions),
-        "exceptions": list(report.exceptions),
+        "assumptions": [str(line) for line in report.assumptions],
+        "exceptions": [str(line) for line in report.exceptions],
         "requests_evaluated": report.requests_evaluated,
     }
 

@@ -1,5 +1,5 @@
 """Reports as text for a terminal or a log: every location by the Locator's convention, long
-lists summarised (the JSON report has them whole)."""
+lists summarised to their count and first items (the JSON report has them whole)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from xflow_perimeter.diagnostics import Diagnostic
+from xflow_perimeter.prove.listing import Listed
 from xflow_perimeter.report.locations import Locator
 
 SHOWN = 5  # items of a long list shown in text before "and N more"
-LONG = 300  # characters: a report line longer than this has its lists summarised
 
 
 def deciding_lines(finding: Any, locator: Locator) -> list[str]:
@@ -32,23 +32,12 @@ def finding_diagnostic(finding: Any, locator: Locator) -> Diagnostic:
     return Diagnostic(finding.code, finding.message, locator.span(finding.span), notes=notes)
 
 
-def summarise(line: str, shown: int = SHOWN) -> str:
-    """A long line with its comma-separated lists cut to their first ``shown`` items."""
-    if len(line) <= LONG:
-        return line
-    parts = line.split(", ")
-    if len(parts) <= shown + 1:
-        return line
-    head = ", ".join(parts[:shown])
-    return f"{head}, ... ({len(parts) - shown} more; --format json lists them all)"
-
-
 def verify_report(report: Any, locator: Locator, tf_root: Path) -> list[str]:
     """``report``: prove.verify.Report, as the lines verify prints."""
     lines = [locator.diagnostic(d).render() for d in (*report.warnings, *report.refusals)]
     lines += [finding_diagnostic(f, locator).render() for f in report.findings]
-    lines += _bullets("declared exceptions:", report.exceptions)
-    lines += _bullets("assumptions:", report.assumptions)
+    lines += _bullets("declared exceptions", report.exceptions)
+    lines += _bullets("assumptions", report.assumptions)
     root = locator.path(tf_root)
     lines.append(
         {
@@ -62,7 +51,14 @@ def verify_report(report: Any, locator: Locator, tf_root: Path) -> list[str]:
     return lines
 
 
-def _bullets(title: str, items: Sequence[str]) -> list[str]:
-    if not items:
+def summary(line: str | Listed, shown: int = SHOWN) -> str:
+    """``line`` with each list built into it cut to its first ``shown`` items and its count."""
+    return line if isinstance(line, str) else line.render(shown)
+
+
+def _bullets(title: str, lines: Sequence[str | Listed]) -> list[str]:
+    if not lines:
         return []
-    return [title, *(f"  - {summarise(item)}" for item in items)]
+    if any(isinstance(line, Listed) and line.shortened(SHOWN) for line in lines):
+        title += " (long lists shortened; --format json lists every item)"
+    return [f"{title}:", *(f"  - {summary(line)}" for line in lines)]

@@ -8,6 +8,7 @@ from xflow_perimeter.iam.evaluate import ALLOW_EVERYONE_POLICY
 from xflow_perimeter.iam.request import Caller, NetworkPath, Request
 from xflow_perimeter.prove.checks import Check, CheckContext, CheckResult
 from xflow_perimeter.prove.findings import Finding
+from xflow_perimeter.prove.listing import Listed
 from xflow_perimeter.prove.network_paths import NAT_IP
 from xflow_perimeter.spec.model import Spec
 
@@ -64,14 +65,17 @@ def check(context: CheckContext) -> CheckResult:
 CHECK = Check("egress", check)
 
 
-def assumptions(spec: Spec) -> tuple[str, ...]:
+def assumptions(spec: Spec) -> tuple[Listed, ...]:
     """What verify assumes of networks that declare no egress (printed in every report)."""
-    undeclared = sorted(n.name for n in spec.networks if n.egress is None)
+    undeclared = tuple(sorted(n.name for n in spec.networks if n.egress is None))
     if not undeclared:
         return ()
     return (
-        f"Networks {', '.join(undeclared)} declare no egress: no NAT or internet bypass is "
-        "reported for them (XF508), while assertions and explain send their requests to other "
-        "Regions through a gateway, the path that reaches the most; declare egress: none, nat or "
-        "internet to make this explicit.",
+        Listed(
+            "Networks",
+            undeclared,
+            "declare no egress: no bypass is reported for them (XF508), but assertions and "
+            "explain route their requests to other Regions through a gateway; declare egress: "
+            "none, nat or internet to make this explicit.",
+        ),
     )
