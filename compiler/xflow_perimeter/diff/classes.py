@@ -8,16 +8,14 @@ from dataclasses import dataclass
 
 from xflow_perimeter.diff.origins import Origin
 from xflow_perimeter.diff.sides import Side
-from xflow_perimeter.iam.evaluate import ALLOW_EVERYONE_POLICY, LOCKOUT_ACTIONS
+from xflow_perimeter.iam.evaluate import ALLOW_EVERYONE_POLICY
 from xflow_perimeter.iam.policy import PolicyDocument
 from xflow_perimeter.prove.request_classes import (
     CallerClass,
     Target,
-    action_targets,
+    bucket_targets,
     caller_classes,
     constants,
-    key_witnesses,
-    list_prefix_witnesses,
 )
 from xflow_perimeter.spec.model import arn_account
 from xflow_perimeter.synth.grants import Grant
@@ -92,13 +90,8 @@ def bucket_classes(
             listed, found.arns, accounts, foreign, "aws:principalaccount" in found.keys_used
         )
     ]
-    prefixes = {g.scope.prefix for g in grants if g.scope.prefix}
-    targets = action_targets(
-        found.actions,
-        {g.action for g in grants},
-        key_witnesses(bucket.name, found.resources, prefixes),
-        list_prefix_witnesses(found.list_prefixes, prefixes),
-        LOCKOUT_ACTIONS,
+    targets = bucket_targets(
+        found, bucket.name, {g.scope.prefix for g in grants}, {g.action for g in grants}
     )
     return BucketClasses(bucket, old_policy, new_policy, chosen, tuple(callers), tuple(targets))
 

@@ -16,17 +16,15 @@ from xflow_perimeter.diff.exposure import Difference
 from xflow_perimeter.diff.model import Direction, Layer
 from xflow_perimeter.diff.origins import Origin, Served
 from xflow_perimeter.diff.sides import Side
-from xflow_perimeter.iam.evaluate import LOCKOUT_ACTIONS, UnsupportedPolicyError, evaluate
+from xflow_perimeter.iam.evaluate import UnsupportedPolicyError, evaluate
 from xflow_perimeter.iam.policy import PolicyDocument
 from xflow_perimeter.iam.request import Caller, NetworkPath, Request
 from xflow_perimeter.prove.network_paths import INTERNET_IP
 from xflow_perimeter.prove.request_classes import (
     CallerClass,
     Target,
-    action_targets,
+    bucket_targets,
     constants,
-    key_witnesses,
-    list_prefix_witnesses,
 )
 from xflow_perimeter.prove.sweep import Subject, Sweep, bits
 from xflow_perimeter.synth.grants import ServiceGrant, service_grants
@@ -63,13 +61,8 @@ def service_differences(
             )
             for source_arn in sorted(arns, key=str):
                 subjects.append((Subject(caller, account, source_arn), CallerClass(caller, label)))
-    prefixes = {g.scope.prefix for g in grants if g.scope.prefix}
-    targets = action_targets(
-        found.actions,
-        {g.action for g in grants},
-        key_witnesses(bucket.name, found.resources, prefixes),
-        list_prefix_witnesses(found.list_prefixes, prefixes),
-        LOCKOUT_ACTIONS,
+    targets = bucket_targets(
+        found, bucket.name, {g.scope.prefix for g in grants}, {g.action for g in grants}
     )
     try:
         out = list(_differences(bucket, old_policy, new_policy, subjects, targets))

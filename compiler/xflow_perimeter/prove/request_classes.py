@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from xflow_perimeter.iam.evaluate import LOCKOUT_ACTIONS
 from xflow_perimeter.iam.globs import Globs, glob_set
 from xflow_perimeter.iam.matching import may_target
 from xflow_perimeter.iam.policy import PolicyDocument
@@ -294,6 +295,21 @@ def _action_classes(
         )
         classes.setdefault(signature, []).append(name)
     return tuple((key[0], key[1], tuple(names)) for key, names in classes.items())
+
+
+def bucket_targets(
+    found: Constants, bucket_name: str, prefixes: Iterable[str], actions: Iterable[str]
+) -> list[Target]:
+    """The actions and keys that stand for every request on ``bucket_name``: the policies'
+    constants (``found``) with the spec's prefixes and actions for it, and the lockout actions."""
+    wanted = {prefix for prefix in prefixes if prefix}
+    return action_targets(
+        found.actions,
+        set(actions),
+        key_witnesses(bucket_name, found.resources, wanted),
+        list_prefix_witnesses(found.list_prefixes, wanted),
+        LOCKOUT_ACTIONS,
+    )
 
 
 def action_targets(

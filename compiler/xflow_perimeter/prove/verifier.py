@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from xflow_perimeter.diagnostics import Span
-from xflow_perimeter.iam.evaluate import LOCKOUT_ACTIONS, Decision, evaluate
+from xflow_perimeter.iam.evaluate import Decision, evaluate
 from xflow_perimeter.iam.policy import PolicyDocument
 from xflow_perimeter.iam.request import Request
 from xflow_perimeter.prove.intent import Intent
@@ -20,11 +20,9 @@ from xflow_perimeter.prove.request_classes import (
     CallerClass,
     Constants,
     Target,
-    action_targets,
+    bucket_targets,
     constants,
     fresh_account,
-    key_witnesses,
-    list_prefix_witnesses,
 )
 from xflow_perimeter.spec.model import Spec
 from xflow_perimeter.synth.grants import Grant, grants
@@ -81,16 +79,11 @@ class Verifier:
         extra_actions: set[str] | None = None,
     ) -> list[Target]:
         """The actions and keys that stand for every request on ``bucket_name``."""
-        prefixes = {g.scope.prefix for g in mine if g.scope.prefix} | (extra_prefixes or set())
-        prefixes.discard("")
-        keys = key_witnesses(bucket_name, found.resources, prefixes)
-        list_prefixes = list_prefix_witnesses(found.list_prefixes, prefixes)
-        return action_targets(
-            found.actions,
+        return bucket_targets(
+            found,
+            bucket_name,
+            {g.scope.prefix for g in mine} | (extra_prefixes or set()),
             {g.action for g in mine} | (extra_actions or set()),
-            keys,
-            list_prefixes,
-            LOCKOUT_ACTIONS,
         )
 
     def with_endpoints(
