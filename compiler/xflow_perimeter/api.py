@@ -21,8 +21,8 @@ if TYPE_CHECKING:
         ExplainRequest,
         ExplainResult,
     )
-    from xflow_perimeter.prove.layers.schedule import Progress
     from xflow_perimeter.prove.network_paths import Topology
+    from xflow_perimeter.prove.progress import Progress
     from xflow_perimeter.prove.verify import Report
     from xflow_perimeter.spec import model
     from xflow_perimeter.synth import plan
@@ -112,7 +112,7 @@ def compile_spec(
     spec = load_spec(spec_path)
     planned = plan_spec(spec, spec_path.name)
     if self_check:
-        from xflow_perimeter.prove.layers.schedule import reporting
+        from xflow_perimeter.prove.progress import reporting
         from xflow_perimeter.synth.selfcheck import render_checked
 
         with reporting(progress):
@@ -156,7 +156,7 @@ def verify(
     Raises XflowError for an invalid spec, or XF302 when ``tf_root`` is not a directory.
     """
     from xflow_perimeter.prove import verify as prove
-    from xflow_perimeter.prove.layers.schedule import reporting
+    from xflow_perimeter.prove.progress import reporting
     from xflow_perimeter.terraform.reader import read_tree
 
     spec = load_spec(spec_path)

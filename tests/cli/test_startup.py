@@ -40,8 +40,26 @@ NEVER_ON_A_VALID_SPEC = [
 ]
 
 
+# The exposure proof, which compile's structure-only self-check does not need.
+PROOF = [
+    "xflow_perimeter.prove.verifier",
+    "xflow_perimeter.prove.verify",
+    "xflow_perimeter.prove.sweep",
+    "xflow_perimeter.prove.layers",
+    "xflow_perimeter.prove.explain",
+]
+OTHER_COMMANDS = [f"xflow_perimeter.cli.{name}" for name in ("explain", "graph", "audit", "diff")]
+
+
 def loaded(tmp_path: Path, *argv: str) -> tuple[int, set[str]]:
-    watched = [*NEVER_ON_A_VALID_SPEC, "jinja2", "xflow_perimeter.prove", "xflow_perimeter.synth"]
+    watched = [
+        *NEVER_ON_A_VALID_SPEC,
+        *PROOF,
+        *OTHER_COMMANDS,
+        "jinja2",
+        "xflow_perimeter.prove",
+        "xflow_perimeter.synth",
+    ]
     completed = subprocess.run(
         [sys.executable, "-c", PROBE, *argv],
         input=json.dumps(watched),
@@ -62,13 +80,14 @@ def test_registering_the_subcommands_loads_no_stage(tmp_path: Path) -> None:
 def test_verify_loads_neither_the_writer_nor_the_fallbacks(tmp_path: Path) -> None:
     code, names = loaded(tmp_path, "verify", str(SPEC))
     assert code == 0
-    assert names == {"xflow_perimeter.prove", "xflow_perimeter.synth"}  # synth: manifest names
-    assert "jinja2" not in names
+    # synth: manifest names; explain: the spec's assertions are decided by it.
+    assert names == {"xflow_perimeter.prove", "xflow_perimeter.synth", *PROOF}
 
 
-def test_compile_check_loads_no_fallback(tmp_path: Path) -> None:
+def test_compile_check_loads_no_fallback_and_not_the_proof(tmp_path: Path) -> None:
     code, names = loaded(tmp_path, "compile", "--check", str(SPEC))
     assert code == 0
+    # prove: the structure check, compile's self-check; not the exposure proof.
     assert names == {"jinja2", "xflow_perimeter.prove", "xflow_perimeter.synth"}
 
 

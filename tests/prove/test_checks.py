@@ -43,11 +43,16 @@ def test_every_check_runs_on_an_example_and_lists_its_accepted_exposure() -> Non
     assert len(accepted) == 1 and "accepted: collectors call partner APIs" in accepted[0]
 
 
-def test_structure_only_runs_no_exposure_check() -> None:
+def test_the_structure_check_alone_needs_no_verifier() -> None:
     spec, perimeter = _data_platform()
-    report = verify_perimeter(spec, perimeter, structure_only=True)
-    assert report.exit_code == 0
-    assert report.requests_evaluated == 0 and report.exceptions == ()
+    result = structure.check_alone(spec, perimeter)
+    assert result == structure.check(
+        CheckContext(spec, perimeter, topology(spec, perimeter, frozenset()), None, 1)
+    )
+    assert result.findings == () and result.refusals == ()
+    moved = dataclasses.replace(perimeter.associations[0], route_table_id="rtb-0fffffffffffffff0")
+    edited = dataclasses.replace(perimeter, associations=(moved, *perimeter.associations[1:]))
+    assert [f.code for f in structure.check_alone(spec, edited).findings] == ["XF504", "XF507"]
 
 
 def test_a_refusal_stops_the_checks_after_it() -> None:

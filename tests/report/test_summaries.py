@@ -114,7 +114,8 @@ def test_short_lists_are_printed_whole(tmp_path: Path, capsys: pytest.CaptureFix
     path.write_text(yaml.safe_dump(spec), encoding="utf-8")
     assert xflow(capsys, "compile", path)[0] == 0
     lines = xflow(capsys, "verify", path)[1].splitlines()
-    assert "  - Networks net00, net01, net02, net03, net04 declare no egress: no bypass" in "\n".join(
-        lines
+    assert (
+        "  - Networks net00, net01, net02, net03, net04 declare no egress: no bypass"
+        in "\n".join(lines)
     )
     assert "assumptions:" in lines

@@ -1,23 +1,20 @@
 """Command line: `xflow compile|verify|explain|graph|audit`. Parses arguments, calls the library, sets the exit code.
 
 Each subcommand is a module of this package with ``add_parser(commands)`` (its arguments, and
-``run(args) -> exit code`` as the parser's default); COMMANDS lists them.
+``run(args) -> exit code`` as the parser's default); COMMANDS names them. A run registers only the
+command it names (importing one module, not six): `xflow` runs in pre-commit hooks on every commit,
+where start-up is most of the cost. Help, and anything that is not a command, registers them all.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import importlib
 import sys
 from collections.abc import Sequence
 
 from xflow_perimeter import __version__
-from xflow_perimeter.cli import audit as audit_command
-from xflow_perimeter.cli import compile as compile_command
-from xflow_perimeter.cli import diff as diff_command
-from xflow_perimeter.cli import explain as explain_command
-from xflow_perimeter.cli import graph as graph_command
-from xflow_perimeter.cli import verify as verify_command
 from xflow_perimeter.diagnostics import (
     EXIT_INTERNAL,
     EXIT_INVALID,
@@ -26,14 +23,7 @@ from xflow_perimeter.diagnostics import (
     XflowError,
 )
 
-COMMANDS = (
-    compile_command,
-    verify_command,
-    explain_command,
-    graph_command,
-    audit_command,
-    diff_command,
-)
+COMMANDS = ("compile", "verify", "explain", "graph", "audit", "diff")
 
 EPILOG = """exit codes:
   0  success (compile: written or up to date; verify: the Terraform grants exactly the spec)
@@ -43,7 +33,7 @@ EPILOG = """exit codes:
 """
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="xflow",
         description="Compile S3 data-flow specs into least-privilege Terraform and prove it.",
@@ -54,8 +44,9 @@ def _parser() -> argparse.ArgumentParser:
         "--version", action="version", version=f"xflow {__version__} (xflow-perimeter)"
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    for command in COMMANDS:
-        command.add_parser(commands)
+    named = argv[0] if argv and argv[0] in COMMANDS else None
+    for name in COMMANDS if named is None else (named,):
+        importlib.import_module(f"xflow_perimeter.cli.{name}").add_parser(commands)
     return parser
 
 
@@ -72,7 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # with CPython's default thresholds the cyclic GC rescans them over and over (15-20% of a
     # large compile or verify). Collect less often; reference counting still frees the rest.
     gc.set_threshold(100_000, 50, 100)
-    args = _parser().parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    args = _parser(arguments).parse_args(arguments)
     try:
         return int(args.run(args))
     except XflowError as error:

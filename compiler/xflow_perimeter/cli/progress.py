@@ -22,7 +22,7 @@ REFRESH = 0.5  # seconds: the bar is redrawn at least this often while tasks fin
 
 
 class ProgressBar:
-    """A ``schedule.Progress`` callback drawing a bar on ``stream``; ``close()`` clears it."""
+    """A ``prove.progress.Progress`` callback drawing a bar on ``stream``; ``close()`` clears it."""
 
     def __init__(self, label: str, stream: TextIO, started: float) -> None:
         self._label = label

@@ -12,7 +12,7 @@ from pathlib import Path
 from xflow_perimeter.api import default_output, load_spec
 from xflow_perimeter.diagnostics import Diagnostic, Severity, XflowError
 from xflow_perimeter.iam.policy import PolicyDocument
-from xflow_perimeter.prove.verify import verify_perimeter
+from xflow_perimeter.prove.checks import structure
 from xflow_perimeter.spec.model import Spec
 from xflow_perimeter.terraform.perimeter import Perimeter, read_perimeter
 from xflow_perimeter.terraform.reader import read_tree
@@ -51,7 +51,7 @@ def load_side(label: str, spec_path: Path, tf_root: Path | None) -> Side | Refus
         return Refused(label, tuple(error.diagnostics))
     refusals = [d for d in perimeter.refusals if d.severity is not Severity.WARNING]
     if not refusals:
-        refusals = list(verify_perimeter(spec, perimeter, structure_only=True).refusals)
+        refusals = list(structure.check_alone(spec, perimeter).refusals)
     if refusals:
         return Refused(label, tuple(refusals))
     return Side(label, spec, perimeter)

@@ -24,14 +24,13 @@ from xflow_perimeter.prove.checks import (
 )
 from xflow_perimeter.prove.findings import Finding
 from xflow_perimeter.prove.listing import Listed, ReportLine
-from xflow_perimeter.prove.network_paths import topology
 from xflow_perimeter.prove.verifier import Verifier
 from xflow_perimeter.spec import aws_owned
 from xflow_perimeter.spec.model import Spec, arn_account
 from xflow_perimeter.terraform.perimeter import Perimeter, read_perimeter
 from xflow_perimeter.terraform.reader import TfTree
 
-# In order; the structural checks first (they alone run for compile's self-check).
+# In order; the structural checks first (compile's self-check runs structure.check_alone).
 CHECKS: tuple[Check, ...] = (
     structure.CHECK,
     egress.CHECK,
@@ -93,21 +92,18 @@ def verify_perimeter(
     *,
     exhaustive: bool = False,
     workers: int | None = None,
-    structure_only: bool = False,
 ) -> Report:
-    """``verify`` on a tree already read; ``structure_only`` runs only the structural checks
-    (refusals, missing and extra resources, route-table associations)."""
-    verifier = None if structure_only else Verifier(spec, perimeter, exhaustive)
-    # The structure does not depend on the vpce ids chosen for witnesses.
-    matched = verifier.topology if verifier else topology(spec, perimeter, frozenset())
-    context = CheckContext(spec, perimeter, matched, verifier, workers)
+    """``verify`` on a tree already read. (Compile's self-check runs the structure check alone:
+    ``checks.structure.check_alone``.)"""
+    verifier = Verifier(spec, perimeter, exhaustive)
+    context = CheckContext(spec, perimeter, verifier.topology, verifier, workers)
     findings: list[Finding] = []
     refusals: list[Diagnostic] = []
     warnings: list[Diagnostic] = []
     accepted: list[str] = []
     proving = False  # whether a check of the exposure proof ran
     for check in CHECKS:
-        if refusals or (verifier is None and not check.structural):
+        if refusals:
             break
         proving = proving or not check.structural
         result = check.run(context)
@@ -116,7 +112,7 @@ def verify_perimeter(
         warnings += result.warnings
         accepted += result.exceptions
     assumptions: tuple[ReportLine, ...] = ASSUMPTIONS + egress.assumptions(spec)
-    if verifier is None or not proving:
+    if not proving:
         return Report(tuple(findings), tuple(refusals), assumptions, 0, warnings=tuple(warnings))
     return Report(
         tuple(findings),

@@ -17,7 +17,7 @@ import dataclasses
 from xflow_perimeter.diagnostics import EXIT_FINDINGS, EXIT_INTERNAL, Diagnostic, XflowError
 from xflow_perimeter.iam.policy import PolicyDocument, to_json
 from xflow_perimeter.prove import pool
-from xflow_perimeter.prove.verify import verify_perimeter
+from xflow_perimeter.prove.checks import structure
 from xflow_perimeter.spec.model import Spec
 from xflow_perimeter.synth import render
 from xflow_perimeter.synth.plan import ModulePlan, Plan
@@ -61,12 +61,15 @@ def render_checked(spec: Spec, planned: Plan, *, prove: bool = False) -> dict[st
             bucket_policies=tuple(b for p in parts for b in p.bucket_policies),
             refusals=tuple(r for p in parts for r in p.refusals),
         )
-        problems = _problems(spec, merged, prove=False)
+        checked = structure.check_alone(spec, merged)
+        problems = [*checked.refusals, *(f.to_diagnostic() for f in checked.findings)]
     _raise_if(problems)
     return dict(sorted(files.items()))
 
 
 def _render_proved(spec: Spec, planned: Plan) -> dict[str, str]:
+    from xflow_perimeter.prove.verify import verify_perimeter  # the whole proof: compile --prove
+
     files = render.render(planned)
     perimeter = read_perimeter(TfTree(tuple(read_text(files[p], p) for p in sorted(files)), ()))
     report = verify_perimeter(spec, perimeter)
@@ -109,11 +112,6 @@ def _module(module: ModulePlan, spec_name: str) -> _ModuleResult:
         ),
     )
     return texts, structure, problems
-
-
-def _problems(spec: Spec, perimeter: Perimeter, *, prove: bool) -> list[Diagnostic]:
-    report = verify_perimeter(spec, perimeter, structure_only=not prove)
-    return [*report.refusals, *(f.to_diagnostic() for f in report.findings)]
 
 
 def _raise_if(problems: list[Diagnostic]) -> None:

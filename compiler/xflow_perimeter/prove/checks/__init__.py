@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from xflow_perimeter.diagnostics import Diagnostic
 from xflow_perimeter.prove.findings import Finding
 from xflow_perimeter.prove.network_paths import Topology
-from xflow_perimeter.prove.verifier import Verifier
 from xflow_perimeter.spec.model import Spec
 from xflow_perimeter.terraform.perimeter import Perimeter
+
+if TYPE_CHECKING:  # the structure check runs without it (compile's self-check never loads it)
+    from xflow_perimeter.prove.verifier import Verifier
 
 
 @dataclass(frozen=True, slots=True)

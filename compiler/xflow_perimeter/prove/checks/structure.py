@@ -9,6 +9,7 @@ from __future__ import annotations
 from xflow_perimeter.diagnostics import Diagnostic, Severity, Span
 from xflow_perimeter.prove.checks import Check, CheckContext, CheckResult
 from xflow_perimeter.prove.findings import Finding
+from xflow_perimeter.prove.network_paths import topology
 from xflow_perimeter.prove.request_classes import pattern_problems
 from xflow_perimeter.spec.model import Spec
 from xflow_perimeter.terraform.perimeter import Perimeter
@@ -30,6 +31,12 @@ def check(context: CheckContext) -> CheckResult:
 
 
 CHECK = Check("structure", check, structural=True)
+
+
+def check_alone(spec: Spec, perimeter: Perimeter) -> CheckResult:
+    """The structure check without the exposure proof (compile's self-check), importing none of
+    the proof's modules. The structure does not depend on the vpce ids chosen for witnesses."""
+    return check(CheckContext(spec, perimeter, topology(spec, perimeter, frozenset()), None, None))
 
 
 def _second_endpoints(context: CheckContext) -> list[Diagnostic]:

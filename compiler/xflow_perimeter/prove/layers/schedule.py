@@ -3,12 +3,8 @@ processes when there are enough of them (see pool.py), with the same result and 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
-
 from xflow_perimeter.iam.evaluate import UnsupportedPolicyError
-from xflow_perimeter.prove import pool
+from xflow_perimeter.prove import pool, progress
 from xflow_perimeter.prove.layers.bucket import bucket_mismatches
 from xflow_perimeter.prove.layers.endpoint import endpoint_mismatches
 from xflow_perimeter.prove.layers.mismatch import Mismatch
@@ -19,23 +15,6 @@ _PARALLEL_FROM = 64
 
 _TaskResult = tuple[list[Mismatch], int, "UnsupportedPolicyError | None"]
 
-Progress = Callable[[int, int], None]
-"""Told ``(done, total)`` after each bucket's or network's checks, in the calling process."""
-
-_PROGRESS: ContextVar[Progress | None] = ContextVar("xflow_progress", default=None)
-
-
-@contextmanager
-def reporting(progress: Progress | None) -> Iterator[None]:
-    """Within the block, every proof's tasks report to ``progress`` as they finish (the CLI's
-    progress display; a library caller's own). Scoped to the block and to this context, so
-    concurrent verifies in other threads or tasks report to their own."""
-    token = _PROGRESS.set(progress)
-    try:
-        yield
-    finally:
-        _PROGRESS.reset(token)
-
 
 def all_mismatches(verifier: Verifier, workers: int | None) -> list[Mismatch]:
     """Every layer mismatch, bucket by bucket then network by network: in worker processes when
@@ -44,7 +23,7 @@ def all_mismatches(verifier: Verifier, workers: int | None) -> list[Mismatch]:
     count = len(spec.buckets) + len(spec.networks)
     if workers is None:
         workers = pool.available_workers() if count >= _PARALLEL_FROM else 1
-    progress = _PROGRESS.get()
+    told = progress.current()
 
     def task(index: int) -> _TaskResult:
         before = verifier.evaluated
@@ -67,10 +46,10 @@ def all_mismatches(verifier: Verifier, workers: int | None) -> list[Mismatch]:
             if error is not None:
                 raise error
             mismatches.extend(found)
-            if progress is not None:
-                progress(index + 1, count)
+            if told is not None:
+                told(index + 1, count)
         return mismatches
-    done = (lambda finished: progress(finished, count)) if progress is not None else None
+    done = (lambda finished: told(finished, count)) if told is not None else None
     mismatches = []
     for found, evaluated, error in pool.run_in_order(task, count, workers, done):
         verifier.evaluated += evaluated
