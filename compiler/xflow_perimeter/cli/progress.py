@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 import time
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
 if TYPE_CHECKING:
+    import threading
+
     from tqdm import tqdm
 
 SHOWN_AFTER = 1.0  # seconds since the command started
@@ -29,7 +30,7 @@ class ProgressBar:
         self._stream = stream
         self._started = started
         self._bar: tqdm[NoReturn] | None = None  # a bar over no iterable
-        self._stop = threading.Event()
+        self._stop: threading.Event | None = None
         self._ticker: threading.Thread | None = None
 
     def __call__(self, done: int, total: int) -> None:
@@ -51,7 +52,10 @@ class ProgressBar:
                 nrows=lines,
             )
             # Redrawn on a clock too, so the elapsed time moves while a large bucket is proved.
-            self._ticker = threading.Thread(target=self._tick, args=(bar,), daemon=True)
+            import threading  # like tqdm, only once a bar is drawn
+
+            self._stop = threading.Event()
+            self._ticker = threading.Thread(target=self._tick, args=(bar, self._stop), daemon=True)
             self._ticker.start()
         else:
             bar = self._bar
@@ -59,12 +63,14 @@ class ProgressBar:
         if done >= total:
             bar.refresh()  # the last state is drawn even when it came within REFRESH of the one before
 
-    def _tick(self, bar: tqdm[NoReturn]) -> None:
-        while not self._stop.wait(REFRESH):
+    @staticmethod
+    def _tick(bar: tqdm[NoReturn], stop: threading.Event) -> None:
+        while not stop.wait(REFRESH):
             bar.refresh()
 
     def close(self) -> None:
-        self._stop.set()
+        if self._stop is not None:
+            self._stop.set()
         if self._ticker is not None:
             self._ticker.join()
             self._ticker = None

@@ -3,7 +3,6 @@ remove, and the ``principals:`` entry that an IAM ARN written in place of a name
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Collection, Iterable, Mapping
 
@@ -25,6 +24,8 @@ def closest(word: str, candidates: Iterable[str]) -> str | None:
     >>> closest("zzz", ["logs"]) is None
     True
     """
+    import difflib  # only when there is an error to hint at
+
     by_lower: dict[str, str] = {}
     for candidate in candidates:
         by_lower.setdefault(candidate.lower(), candidate)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,7 +54,7 @@ class JournalError(Exception):
 
 
 def temporary_name(target_name: str) -> str:
-    return f".{target_name}.xflow-tmp-{secrets.token_hex(8)}"
+    return f".{target_name}.xflow-tmp-{os.urandom(8).hex()}"
 
 
 def is_temporary(name: str) -> bool:

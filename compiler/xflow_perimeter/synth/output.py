@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import difflib
 import enum
 import os
 import sys
@@ -111,6 +110,8 @@ def _outcome(wanted: dict[str, str], found: Survey, diff: bool, notes: list[Diag
 
 
 def _unified_diff(wanted: Mapping[str, str], found: Survey) -> str:
+    import difflib  # for --diff only
+
     chunks: list[str] = []
     for change in found.changes:
         before = found.current.get(change.path, b"").decode("utf-8", "replace")

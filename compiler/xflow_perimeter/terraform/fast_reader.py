@@ -15,7 +15,6 @@ and ``jsonencode(...)`` of literal data; blank lines and full-line ``#`` and ``/
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 
 from xflow_perimeter.diagnostics import Span
 from xflow_perimeter.iam.policy import JsonValue
@@ -92,6 +91,8 @@ def _unescape(found: re.Match[str]) -> str:
 def _number(text: str) -> int | float:
     if "." not in text:
         return int(text)
+    from decimal import Decimal  # only for fractions, which xflow's own files never hold
+
     number = Decimal(text)
     return int(number) if number == number.to_integral_value() else float(number)
 
