@@ -50,6 +50,8 @@ def __getattr__(name: str) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class CompileResult:
+    """A compile's result: the spec's files, what changed under the output root, diff, warnings."""
+
     output_root: Path
     files: dict[str, str]  # relative path -> text, everything the spec produces (manifests too)
     changes: tuple[Change, ...]  # what differs from (or was written to) the output root
@@ -132,6 +134,8 @@ def compile_spec(
 
 @dataclass(frozen=True, slots=True)
 class VerifyResult:
+    """Verify's report on one Terraform root; its exit code is the run's."""
+
     tf_root: Path  # the Terraform root that was verified
     report: Report
 

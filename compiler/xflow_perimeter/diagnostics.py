@@ -755,6 +755,8 @@ def markdown_table() -> str:
 
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
+    """A problem to report: its catalogue code, message, location, severity and notes."""
+
     code: str
     message: str
     span: Span | None = None

@@ -23,6 +23,8 @@ from xflow_perimeter.terraform.reader import read_tree
 
 @dataclass(frozen=True, slots=True)
 class Committed:
+    """The committed side of the audit: the spec and its Terraform, read as verify reads them."""
+
     spec: Spec
     perimeter: Perimeter
     endpoints: tuple[tuple[str, TfEndpoint], ...]  # network name -> its endpoint in the Terraform

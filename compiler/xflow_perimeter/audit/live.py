@@ -62,6 +62,8 @@ RouteTarget = Literal[
 
 @dataclass(frozen=True, slots=True)
 class LiveRoute:
+    """One route of a deployed route table: destination, target, and whether it is active."""
+
     destination: str  # a CIDR block or a prefix-list id
     target: str  # the target's id, e.g. "igw-0a1b...", "nat-...", "vpce-...", "local"
     target_kind: RouteTarget
@@ -74,6 +76,8 @@ class LiveRoute:
 
 @dataclass(frozen=True, slots=True)
 class LiveRouteTable:
+    """A deployed route table in one of the spec's VPCs: main or not, its subnets and its routes."""
+
     route_table_id: str
     vpc_id: str
     main: bool  # the VPC's main route table: subnets without an association of their own use it
@@ -83,6 +87,8 @@ class LiveRouteTable:
 
 @dataclass(frozen=True, slots=True)
 class AclGrant:
+    """One grant of a bucket's ACL: who gets which permission, and whether that is the owner."""
+
     grantee: str  # a canonical user id, an e-mail address or a group URI
     permission: str
     is_owner: bool
@@ -90,6 +96,8 @@ class AclGrant:
 
 @dataclass(frozen=True, slots=True)
 class PublicAccessBlock:
+    """The four Block Public Access settings of a bucket or an account, as deployed."""
+
     block_public_acls: bool
     ignore_public_acls: bool
     block_public_policy: bool
@@ -106,6 +114,8 @@ class PublicAccessBlock:
 
 @dataclass(frozen=True, slots=True)
 class LiveAccessPoint:
+    """An access point of a spec bucket: its name, and whether it serves the internet or one VPC."""
+
     name: str
     network_origin: str  # "Internet" or "VPC"
     vpc_id: str | None
@@ -142,12 +152,16 @@ class LiveRegion:
 
 @dataclass(frozen=True, slots=True)
 class LiveAccount:
+    """An account the audit needed: its id and, when the audit holds no credentials for it, why."""
+
     account_id: str
     failure: Unreadable | None  # None: the audit holds credentials for the account
 
 
 @dataclass(frozen=True, slots=True)
 class LiveState:
+    """Everything the audit read from AWS: the accounts it needed and each account and Region."""
+
     accounts: tuple[LiveAccount, ...]
     regions: tuple[LiveRegion, ...]
 

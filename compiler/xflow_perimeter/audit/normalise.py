@@ -29,6 +29,9 @@ class PolicyShapeError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class CanonicalStatement:
+    """One statement in canonical form: its effect, elements and conditions as sorted values; the
+    Sid only names it in messages (it is not compared)."""
+
     effect: str
     blocks: tuple[tuple[str, tuple[tuple[str, Values], ...]], ...]  # element -> (kind, values)
     conditions: tuple[tuple[str, str, Values], ...]  # (operator, key, values), sorted
@@ -46,6 +49,8 @@ class CanonicalStatement:
 
 @dataclass(frozen=True, slots=True)
 class CanonicalPolicy:
+    """A policy in canonical form: two policies that mean the same have equal canonical forms."""
+
     version: str
     statements: tuple[CanonicalStatement, ...]  # sorted, duplicates removed
 

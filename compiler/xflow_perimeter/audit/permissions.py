@@ -18,6 +18,8 @@ Scope = Literal["any", "bucket"]
 
 @dataclass(frozen=True, slots=True)
 class ReadOperation:
+    """One AWS call the audit may make, the IAM action it needs and what that action scopes to."""
+
     service: str  # botocore's service name
     operation: str  # the API operation, as botocore's before-call events name it
     action: str  # the IAM action it needs

@@ -26,6 +26,8 @@ _GONE = frozenset({"deleted", "deleting", "failed", "rejected", "expired"})
 
 @dataclass(frozen=True, slots=True)
 class NetworkReads:
+    """The spec's VPCs in one account and Region as read: each part, or why it could not be read."""
+
     vpc_ids: frozenset[str] | Unreadable
     endpoints: tuple[LiveEndpoint, ...] | Unreadable
     route_tables: tuple[LiveRouteTable, ...] | Unreadable

@@ -36,6 +36,8 @@ ASSUMED = (
 
 @dataclass(frozen=True, slots=True)
 class AuditFinding:
+    """One finding of the audit: code, message, where, and the account and Region it concerns."""
+
     code: str
     message: str
     span: Span | None = field(default=None, compare=False)
@@ -59,6 +61,9 @@ class AuditFinding:
 
 @dataclass(frozen=True, slots=True)
 class AuditReport:
+    """What the audit found and read, what verify's proof established about the deployed perimeter,
+    and what the audit checks, assumes and leaves out."""
+
     findings: tuple[AuditFinding, ...]
     accounts: int  # accounts in the spec
     account_regions: int  # (account, Region) pairs read

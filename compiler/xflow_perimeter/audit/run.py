@@ -47,6 +47,8 @@ DEFAULT_WORKERS = 8
 
 @dataclass(frozen=True, slots=True)
 class AuditSettings:
+    """How the audit reaches AWS: the role to assume, worker threads, a hook on every session."""
+
     role_name: str | None = None  # assume arn:aws:iam::ACCOUNT:role/NAME in every account
     workers: int = DEFAULT_WORKERS
     session_hook: SessionHook | None = None  # sees every boto3 session (event handlers)

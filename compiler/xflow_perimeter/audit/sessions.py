@@ -61,6 +61,8 @@ _THROTTLED = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class Credentials:
+    """AWS credentials: an access key pair, and the session token of temporary credentials."""
+
     access_key: str
     secret_key: str
     token: str | None

@@ -38,6 +38,8 @@ class BucketId:
 
 @dataclass(frozen=True, slots=True)
 class BucketClasses:
+    """The request classes one bucket is decided on, and its policy on each side (None: none)."""
+
     bucket: BucketId
     old_policy: PolicyDocument | None
     new_policy: PolicyDocument | None

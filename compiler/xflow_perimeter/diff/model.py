@@ -66,6 +66,8 @@ class DeclaredChange:
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
+    """A side that was not diffed because verify would refuse it, with verify's diagnostics."""
+
     side: str  # "old" or "new"
     label: str  # the spec (and revision) of that side
     diagnostics: tuple[Diagnostic, ...]
@@ -73,6 +75,8 @@ class Refusal:
 
 @dataclass(frozen=True, slots=True)
 class DiffReport:
+    """A diff's result: exposure gained and lost, changed declarations, refused sides, counts."""
+
     old: str  # what each side is, as the user named it
     new: str
     entries: tuple[Entry, ...]

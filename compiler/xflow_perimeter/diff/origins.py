@@ -31,6 +31,8 @@ class Served:
 
 @dataclass(frozen=True, slots=True)
 class Origin:
+    """A network path both sides share, and how each side serves it."""
+
     label: str
     old: Served
     new: Served

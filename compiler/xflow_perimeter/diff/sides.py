@@ -20,6 +20,8 @@ from xflow_perimeter.terraform.reader import read_tree
 
 @dataclass(frozen=True, slots=True)
 class Side:
+    """One side of a diff: a spec and its Terraform, read as verify reads them."""
+
     label: str
     spec: Spec
     perimeter: Perimeter
@@ -35,6 +37,8 @@ class Side:
 
 @dataclass(frozen=True, slots=True)
 class Refused:
+    """A side verify would refuse, with the diagnostics that say why; it is not diffed."""
+
     label: str
     diagnostics: tuple[Diagnostic, ...]
 

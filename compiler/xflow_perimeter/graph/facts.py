@@ -22,6 +22,9 @@ PSEUDO_ACCOUNTS = {AWS_SERVICES: "AWS services", AWS_OWNED: "AWS-owned buckets"}
 
 @dataclass(frozen=True, slots=True)
 class Entity:
+    """One thing the spec names (a principal, network, bucket or service), or one workload's
+    AWS-owned buckets in a Region."""
+
     key: str  # unique among entities: "<kind>:<name>"
     kind: Kind
     name: str
@@ -43,6 +46,8 @@ class Reach:
 
 @dataclass(frozen=True, slots=True)
 class Declared:
+    """What a spec declares that the picture shows: accounts, entities, and reaches between them."""
+
     source: str  # the spec as the user named it
     accounts: tuple[tuple[str, str], ...]  # (account id, title), sorted by id
     entities: tuple[Entity, ...]  # sorted by key

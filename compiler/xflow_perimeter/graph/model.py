@@ -32,6 +32,8 @@ class Change(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Node:
+    """A node of the picture: a declared entity, several summarised, or an account drawn as one."""
+
     id: str  # a safe slug, unique in the graph
     kind: Kind
     lines: tuple[str, ...]  # the first line is the title
@@ -53,6 +55,8 @@ class Group:
 
 @dataclass(frozen=True, slots=True)
 class Edge:
+    """An arrow from one node to another (by id), with its label and how it changed."""
+
     source: str
     target: str
     lines: tuple[str, ...]  # the label, one entry per line; may be empty
@@ -61,6 +65,8 @@ class Edge:
 
 @dataclass(frozen=True, slots=True)
 class Graph:
+    """The whole picture: title, notes on what it leaves out, account groups, nodes and edges."""
+
     title: str
     notes: tuple[str, ...]  # what the picture leaves out or summarises, one sentence each
     groups: tuple[Group, ...]

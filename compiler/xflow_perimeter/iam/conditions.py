@@ -65,6 +65,9 @@ Test = Callable[[str], bool]
 
 @dataclass(frozen=True, slots=True)
 class _Operator:
+    """A modelled condition operator: its family (which key types it compares), whether it is
+    negated, and how its test is built from a condition's values."""
+
     family: str  # "string", "arn", "bool", "ip" or "null"
     negated: bool
     build: Callable[[tuple[str, ...]], Test] | None  # None for Null
@@ -147,6 +150,8 @@ QUALIFIERS = ("ForAnyValue:", "ForAllValues:")
 
 @dataclass(frozen=True, slots=True)
 class ParsedOperator:
+    """A condition operator's name taken apart: base operator, set qualifier and IfExists."""
+
     base: str
     qualifier: str  # "", "ForAnyValue:" or "ForAllValues:"
     if_exists: bool
@@ -172,6 +177,8 @@ def parse_operator(name: str) -> ParsedOperator | str:
 
 @dataclass(frozen=True, slots=True)
 class CompiledCondition:
+    """One condition, ready to test: its key, and its result with the key absent or present."""
+
     key: str  # lower-cased
     when_missing: bool  # the result when the key is absent from the request
     test: Test  # the result for a present value

@@ -141,12 +141,16 @@ _UNDECIDED = (
 
 @dataclass(frozen=True, slots=True)
 class _Matches:
+    """The statements of a policy that match a request: Allows, with their strength, and Denies."""
+
     allows: tuple[tuple[Statement, int], ...]
     denies: tuple[Statement, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class _Scan:
+    """A policy's matches for a request, and statements whose match rests on an unknown value."""
+
     sure: _Matches
     maybe_allows: tuple[tuple[Statement, int], ...]
     maybe_denies: tuple[Statement, ...]
@@ -164,6 +168,9 @@ class _Scan:
 
 @dataclass(frozen=True, slots=True)
 class _CompiledPolicy:
+    """A policy compiled for one layer: its statements compiled, whether it is modelled and public,
+    and memos of which statements target what."""
+
     source: PolicyDocument
     statements: tuple[CompiledStatement, ...]  # aligned with the policy's statements
     modelled: bool

@@ -41,6 +41,8 @@ S3_ARN_PREFIX = "arn:aws:s3:::"
 
 @dataclass(frozen=True, slots=True)
 class Principals:
+    """A statement's Principal element by kind: anyone, accounts, user and role ARNs, services."""
+
     anyone: bool
     accounts: frozenset[str]  # from "123456789012" and "arn:aws:iam::123456789012:root"
     arns: frozenset[str]  # user and role ARNs
@@ -50,6 +52,8 @@ class Principals:
 
 @dataclass(frozen=True, slots=True)
 class CompiledStatement:
+    """A statement compiled for matching; one with problems is outside the model, never matched."""
+
     deny: bool
     principals: Principals
     actions: Globs | None  # None: every action; matches lower-cased actions

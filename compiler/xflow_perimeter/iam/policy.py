@@ -56,6 +56,8 @@ class Condition:
 
 @dataclass(frozen=True, slots=True)
 class Statement:
+    """One statement of a policy: its elements as written, and where it was written."""
+
     sid: str
     effect: Effect
     actions: tuple[str, ...]
@@ -69,6 +71,8 @@ class Statement:
 
 @dataclass(frozen=True, slots=True)
 class PolicyDocument:
+    """An IAM policy (bucket or endpoint): its statements, its version and where it was written."""
+
     statements: tuple[Statement, ...]
     version: str = POLICY_VERSION
     span: Span | None = field(default=None, compare=False)

@@ -29,6 +29,8 @@ Identity = Literal["allow-all", "none"]
 
 @dataclass(frozen=True, slots=True)
 class ExplainRequest:
+    """A request to explain, as the user gives it: principal, network, bucket, key and action."""
+
     principal: str | None  # IAM ARN; None: anonymous
     network: str | None  # spec network name; None: the internet
     bucket: str  # bucket name (or a spec bucket key)
@@ -41,6 +43,8 @@ class ExplainRequest:
 
 @dataclass(frozen=True, slots=True)
 class ExplainResult:
+    """An explained request: the decision and its reasons, and the request as evaluated."""
+
     request: ExplainRequest
     decision: Decision
     description: str  # the request as evaluated, in words

@@ -40,6 +40,9 @@ class Deciding:
 
 @dataclass(frozen=True, slots=True)
 class Finding:
+    """A difference between the Terraform and the spec: its code and message, a counterexample
+    request and the statements that decided it."""
+
     code: str
     message: str
     counterexample: str

@@ -20,6 +20,9 @@ VPC_SOURCE_IP = "10.0.0.10"
 
 @dataclass(frozen=True, slots=True)
 class PathClass:
+    """One way a request reaches S3 (through a spec network's endpoint, around it, a foreign
+    endpoint or the internet) and the endpoint policy on it."""
+
     kind: PathKind
     network: Network | None  # the spec network the request comes from, if any
     path: NetworkPath

@@ -152,6 +152,8 @@ def witness(pattern: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class CallerClass:
+    """A witness caller standing for one class of callers, with the label reports give the class."""
+
     caller: Caller
     label: str
 
@@ -197,6 +199,9 @@ def caller_classes(
 
 @dataclass(frozen=True, slots=True)
 class Target:
+    """What a witness request asks: its action (standing for ``same_as`` too), its object key or,
+    for a listing action, its s3:prefix."""
+
     action: str
     key: str | None
     list_prefix: str | None

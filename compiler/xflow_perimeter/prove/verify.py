@@ -58,6 +58,8 @@ ASSUMPTIONS = (
 
 @dataclass(frozen=True, slots=True)
 class Report:
+    """Verify's report: findings, refusals, assumptions, declared exceptions and warnings."""
+
     findings: tuple[Finding, ...]
     refusals: tuple[Diagnostic, ...]
     assumptions: tuple[ReportLine, ...]

@@ -17,6 +17,8 @@ ACTION = "s3:GetObject"
 
 @dataclass(frozen=True, slots=True, order=True)
 class OwnedObjects:
+    """AWS-owned objects a workload reads: an exact bucket name and a key prefix."""
+
     bucket: str
     prefix: str  # "" for every key
 
@@ -27,6 +29,8 @@ class OwnedObjects:
 
 @dataclass(frozen=True, slots=True)
 class Workload:
+    """A catalogued workload (e.g. ``ssm``) and templates of the AWS-owned objects it reads."""
+
     name: str
     description: str
     templates: tuple[str, ...]  # "bucket-{region}/prefix"

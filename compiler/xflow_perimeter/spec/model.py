@@ -16,6 +16,8 @@ _IAM_ARN = re.compile(r"^arn:aws:iam::(?P<account>[0-9]{12}):(?P<resource>.+)$")
 
 @dataclass(frozen=True, slots=True)
 class Network:
+    """A network of the spec: a VPC, its route tables and endpoint, its egress and workloads."""
+
     name: str
     account_id: str
     region: str
@@ -34,6 +36,8 @@ class Network:
 
 @dataclass(frozen=True, slots=True)
 class Bucket:
+    """A bucket of the spec: its spec key, its S3 name, account and Region."""
+
     key: str
     name: str
     account_id: str
@@ -47,6 +51,8 @@ class Bucket:
 
 @dataclass(frozen=True, slots=True)
 class Principal:
+    """A principal of the spec: its spec key and IAM ARN (a user, a role or an account's root)."""
+
     key: str
     arn: str
     span: Span | None = field(default=None, compare=False, repr=False)
@@ -58,6 +64,8 @@ class Principal:
 
 @dataclass(frozen=True, slots=True)
 class Flow:
+    """A flow of the spec: a principal may access a bucket through a network (under a prefix)."""
+
     principal: Principal
     network: Network
     bucket: Bucket
@@ -69,6 +77,8 @@ class Flow:
 
 @dataclass(frozen=True, slots=True)
 class Service:
+    """An AWS service principal of the spec, pinned to the account (and resource) it acts for."""
+
     key: str
     service: str  # e.g. "cloudtrail.amazonaws.com"
     source_account: str
@@ -90,6 +100,8 @@ class ServiceFlow:
 
 @dataclass(frozen=True, slots=True)
 class Assertion:
+    """An access test verify must also prove: one request, and whether it must be allowed."""
+
     principal_arn: str | None  # None: anonymous
     network: str | None  # None: the internet
     bucket_name: str
@@ -115,6 +127,8 @@ class DeclaredException:
 
 @dataclass(frozen=True, slots=True)
 class Spec:
+    """A validated spec as frozen data: accounts, networks, buckets, principals, flows and more."""
+
     path: str
     accounts: tuple[tuple[str, str], ...]  # (alias, id), sorted by alias
     networks: tuple[Network, ...]

@@ -37,6 +37,9 @@ class Scope:
 
 @dataclass(frozen=True, slots=True, order=True)
 class Grant:
+    """One thing the spec allows: this principal, through this network, may perform this action on
+    this bucket within this scope."""
+
     bucket: str  # spec bucket key
     network: str  # spec network name
     principal_arn: str
@@ -90,6 +93,9 @@ def _without_redundant(all_grants: Iterable[_Key]) -> list[_Key]:
 
 @dataclass(frozen=True, slots=True, order=True)
 class ServiceGrant:
+    """One thing the spec allows a service principal: this action on this bucket within this scope,
+    on behalf of this source account (and resource)."""
+
     bucket: str  # spec bucket key
     service: str  # e.g. "cloudtrail.amazonaws.com"
     source_account: str

@@ -40,6 +40,9 @@ def step(what: str) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Journal:
+    """One compile's journal: staged or committed, and the directories to make, files to rename or
+    delete, probes, and directories to remove."""
+
     spec: str  # the spec as compile was given it, for messages
     committed: bool
     created_directories: tuple[str, ...]  # made by this compile, parents first

@@ -19,6 +19,8 @@ MANIFEST_FORMAT = 1
 
 @dataclass(frozen=True, slots=True)
 class Manifest:
+    """An ``xflow-module.json``: the files compile generated in its directory, and their spec."""
+
     files: tuple[str, ...]  # generated file names in the directory, sorted; not the manifest
     spec: str  # posix path of the spec relative to the directory
 

@@ -36,6 +36,8 @@ class WriteBack(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
+    """What writing (or checking) the output came to: files, changes, the diff and notes."""
+
     files: dict[str, str]  # everything the spec produces, manifests included
     changes: tuple[Change, ...]  # written, or (for check) what is stale
     diff: str  # unified diff, when asked for

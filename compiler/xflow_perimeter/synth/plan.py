@@ -13,6 +13,8 @@ from xflow_perimeter.synth.statements import bucket_policy, endpoint_policy
 
 @dataclass(frozen=True, slots=True)
 class EndpointPlan:
+    """The gateway endpoint (or an existing endpoint's policy) to emit for one network."""
+
     network: Network
     resource_name: str
     policy: PolicyDocument
@@ -20,6 +22,8 @@ class EndpointPlan:
 
 @dataclass(frozen=True, slots=True)
 class AssociationPlan:
+    """The association of one network's endpoint with one of its route tables, to emit."""
+
     network: Network
     route_table_id: str
     resource_name: str
@@ -28,6 +32,8 @@ class AssociationPlan:
 
 @dataclass(frozen=True, slots=True)
 class BucketPolicyPlan:
+    """The policy of one bucket, to emit under a resource name."""
+
     bucket: Bucket
     resource_name: str
     policy: PolicyDocument
@@ -35,6 +41,8 @@ class BucketPolicyPlan:
 
 @dataclass(frozen=True, slots=True)
 class ModulePlan:
+    """The resources of one (account, Region) module directory."""
+
     directory: str  # relative to the output root, e.g. "data-ap-northeast-1"
     account_id: str
     region: str
@@ -45,6 +53,8 @@ class ModulePlan:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
+    """Every module the spec needs, and the grants their policies were built from."""
+
     spec_name: str  # the spec's file name, as the generated headers cite it
     modules: tuple[ModulePlan, ...]
     grants: tuple[Grant, ...]

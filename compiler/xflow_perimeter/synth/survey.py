@@ -22,12 +22,17 @@ from xflow_perimeter.synth.render import HEADER_MARK, header
 
 @dataclass(frozen=True, slots=True)
 class Change:
+    """One file compile creates, updates or deletes under the output root."""
+
     path: str  # relative to the output root
     kind: Literal["create", "update", "delete"]
 
 
 @dataclass(frozen=True, slots=True)
 class Survey:
+    """What a compile would change under its output root: the changes (with what is there now),
+    directories to make and to remove, and leftover temporary files."""
+
     changes: tuple[Change, ...]
     current: Mapping[str, bytes]  # what is there now, for every updated or deleted file
     missing_directories: tuple[str, ...]  # module directories (and parents) to make, parents first
@@ -38,6 +43,8 @@ class Survey:
 
 @dataclass(slots=True)
 class _Findings:
+    """What ``survey`` has found so far while reading; ``problems`` are XF302 conflicts."""
+
     changes: list[Change] = field(default_factory=list)
     current: dict[str, bytes] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)

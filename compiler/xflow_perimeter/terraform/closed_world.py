@@ -54,6 +54,8 @@ class Excepted:
 
 @dataclass(frozen=True, slots=True)
 class ClosedWorld:
+    """Every block of a tree judged: perimeter resources, blocks exceptions accept, and refusals."""
+
     perimeter: tuple[PerimeterBlock, ...]
     excepted: tuple[Excepted, ...]
     refusals: tuple[Diagnostic, ...]
@@ -61,6 +63,8 @@ class ClosedWorld:
 
 @dataclass(frozen=True, slots=True)
 class _Judged:
+    """One top-level block: its full address, its verdict and, when that may refuse it, why."""
+
     address: str
     block: Block
     verdict: Verdict

@@ -85,6 +85,8 @@ _DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates)
 
 @dataclass(frozen=True, slots=True)
 class _Key:
+    """One key of a JSON object: its name, and the offsets of its opening quote and of its value."""
+
     name: str
     pos: int  # where the key's opening quote is
     value_pos: int  # where its value starts

@@ -40,6 +40,8 @@ class ModuleDir:
 
 @dataclass(frozen=True, slots=True)
 class Layout:
+    """The module directories under a root, those left to other specs, and the problems found."""
+
     modules: tuple[ModuleDir, ...]
     skipped: tuple[SkippedModule, ...]
     problems: tuple[Diagnostic, ...]

@@ -43,6 +43,8 @@ _ENDPOINT_REF = re.compile(r"^aws_vpc_endpoint\.([A-Za-z_][A-Za-z0-9_-]*)\.id$")
 
 @dataclass(frozen=True, slots=True)
 class TfEndpoint:
+    """An S3 gateway endpoint as read from the Terraform, created there or adopted (policy only)."""
+
     address: str  # "module/resource_type.name"
     module: str
     vpc_id: str | None  # None for an adopted endpoint (aws_vpc_endpoint_policy)
@@ -55,6 +57,9 @@ class TfEndpoint:
 
 @dataclass(frozen=True, slots=True)
 class TfAssociation:
+    """An association of an endpoint with a route table, as read from the Terraform (a resource of
+    its own, or one of the endpoint's route_table_ids)."""
+
     address: str
     endpoint_address: str | None  # resolved aws_vpc_endpoint in the same module
     endpoint_id: str | None  # or a literal vpce id
@@ -64,6 +69,9 @@ class TfAssociation:
 
 @dataclass(frozen=True, slots=True)
 class TfBucketPolicy:
+    """A bucket policy as read from the Terraform: the bucket it governs, its policy and where it
+    was written."""
+
     address: str
     bucket: str
     policy: PolicyDocument | None
@@ -72,6 +80,9 @@ class TfBucketPolicy:
 
 @dataclass(frozen=True, slots=True)
 class Perimeter:
+    """What verify reads from a Terraform tree: its endpoints, associations and bucket policies, the
+    refusals, and what it leaves out by declaration."""
+
     endpoints: tuple[TfEndpoint, ...]
     associations: tuple[TfAssociation, ...]
     bucket_policies: tuple[TfBucketPolicy, ...]

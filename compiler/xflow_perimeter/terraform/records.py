@@ -80,6 +80,8 @@ class Block:
 
 @dataclass(frozen=True, slots=True)
 class TfFile:
+    """One Terraform file as read: its path under the root, its blocks and xflow's header if any."""
+
     path: str
     blocks: tuple[Block, ...]
     header: str | None

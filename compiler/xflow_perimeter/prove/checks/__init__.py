@@ -24,6 +24,9 @@ if TYPE_CHECKING:  # the structure check runs without it (compile's self-check n
 
 @dataclass(frozen=True, slots=True)
 class CheckContext:
+    """What a check reads: the spec, the Terraform read back, the matched topology and, unless only
+    the structure is checked, the verifier."""
+
     spec: Spec
     perimeter: Perimeter
     topology: Topology
@@ -40,6 +43,8 @@ class CheckContext:
 
 @dataclass(frozen=True, slots=True)
 class CheckResult:
+    """What a check found: findings, refusals (which stop later checks), exceptions, warnings."""
+
     findings: tuple[Finding, ...] = ()
     refusals: tuple[Diagnostic, ...] = ()
     exceptions: tuple[str, ...] = ()  # exposure the spec accepts, listed in the report
@@ -48,6 +53,8 @@ class CheckResult:
 
 @dataclass(frozen=True, slots=True)
 class Check:
+    """One of verify's checks; a structural one runs without the exposure proof (and before it)."""
+
     name: str
     run: Callable[[CheckContext], CheckResult]
     structural: bool = False  # runs without the exposure proof (before every check that needs it)

@@ -24,6 +24,9 @@ CROSS_CHECK = False
 
 @dataclass(frozen=True, slots=True)
 class Mismatch:
+    """A request class that a layer's policy decides otherwise than the spec intends: who, from
+    where, on which bucket, and the decision."""
+
     layer: str  # "bucket" or "endpoint"
     caller: CallerClass
     path: PathClass
