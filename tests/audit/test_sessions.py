@@ -140,3 +140,9 @@ def test_each_thread_has_its_own_session_and_clients() -> None:
     for thread in threads:
         thread.join()
     assert len({id(r.session) for r in seen}) == 3
+
+
+def test_credentials_never_show_their_secrets_in_a_repr() -> None:
+    shown = repr(Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI-secret", "session-token-value"))
+    assert "AKIDEXAMPLE" in shown
+    assert "wJalrXUtnFEMI-secret" not in shown and "session-token-value" not in shown

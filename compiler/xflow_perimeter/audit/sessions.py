@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Collection, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from xflow_perimeter.audit.live import FailureKind, Missing, Unreadable
@@ -64,8 +64,8 @@ class Credentials:
     """AWS credentials: an access key pair, and the session token of temporary credentials."""
 
     access_key: str
-    secret_key: str
-    token: str | None
+    secret_key: str = field(repr=False)  # never in a traceback or a log line
+    token: str | None = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
