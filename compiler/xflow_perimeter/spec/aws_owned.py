@@ -68,5 +68,6 @@ def objects(workload: str, region: str) -> tuple[OwnedObjects, ...]:
     return tuple(sorted(out))
 
 
+@cache  # asked for every request a network's workloads might read
 def objects_for(names: tuple[str, ...], region: str) -> tuple[OwnedObjects, ...]:
     return tuple(sorted({o for name in names for o in objects(name, region)}))

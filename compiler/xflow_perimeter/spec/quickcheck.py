@@ -145,9 +145,23 @@ def _keyword(
         exact = {(type(a), a) for a in allowed if type(a) in (str, int)}  # as they compare
         return lambda value: type(value) in (str, int) and (type(value), value) in exact
     if keyword == "pattern":
-        regex = ecma(expected)
-        return lambda value: not isinstance(value, str) or regex.search(value) is not None
+        return _pattern(expected)
     raise _Unsupported(keyword)
+
+
+def _pattern(pattern: str) -> Check:
+    # Compiled on first use: a spec's values meet only some of the schema's patterns, and each
+    # compile costs about as much as checking a small spec.
+    compiled: list[re.Pattern[str]] = []
+
+    def check(value: object) -> bool:
+        if not isinstance(value, str):
+            return True
+        if not compiled:
+            compiled.append(ecma(pattern))
+        return compiled[0].search(value) is not None
+
+    return check
 
 
 def _presence(node: object) -> Check:

@@ -18,7 +18,6 @@ from pathlib import Path
 from xflow_perimeter.diagnostics import Diagnostic, Span, XflowError
 from xflow_perimeter.terraform import limits
 from xflow_perimeter.terraform.fast_reader import NotInSubset, OverLimit, read_text_fast
-from xflow_perimeter.terraform.json_reader import read_json_text
 from xflow_perimeter.terraform.layout import find_modules
 from xflow_perimeter.terraform.overrides import merge_module
 from xflow_perimeter.terraform.records import (
@@ -101,6 +100,8 @@ def read_text(text: str, path: str) -> TfFile:
             file beyond the readers' limits (:mod:`~xflow_perimeter.terraform.limits`).
     """
     if path.endswith(".tf.json"):
+        from xflow_perimeter.terraform.json_reader import read_json_text  # xflow writes none
+
         return read_json_text(text, path)
     with _gc_paused():
         try:
