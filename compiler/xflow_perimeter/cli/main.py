@@ -33,7 +33,7 @@ EPILOG = """exit codes:
 """
 
 
-def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
+def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="xflow",
         description="Compile S3 data-flow specs into least-privilege Terraform and prove it.",
