@@ -1,5 +1,3 @@
-import sys
+from xflow_perimeter.cli.main import main_and_exit
 
-from xflow_perimeter.cli.main import main
-
-sys.exit(main())
+main_and_exit()

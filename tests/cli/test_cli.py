@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import importlib
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
 
 from xflow_perimeter import __version__
-from xflow_perimeter.cli.main import COMMANDS, main
+from xflow_perimeter.cli.main import COMMANDS, main, main_and_exit
 from xflow_perimeter.diagnostics import Diagnostic, Severity, Span
 from xflow_perimeter.prove import verify as verify_module
 from xflow_perimeter.report.locations import display_path
@@ -621,3 +623,18 @@ def test_the_articles_four_requests(
     result = json.loads(stdout)
     assert result["decision"] == decision, result
     assert action in result["request"]
+
+
+def test_the_command_exits_with_the_code_of_main(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = REPO / "examples" / "cross-account" / "spec.yaml"
+    monkeypatch.setattr(sys, "argv", ["xflow", "compile", "--check", str(spec)])
+    try:
+        with pytest.raises(SystemExit) as exited:
+            main_and_exit()
+        assert exited.value.code == 0
+        assert gc.get_freeze_count() > 0  # the final collection has nothing left to scan
+    finally:
+        gc.unfreeze()
+    assert "is up to date" in capsys.readouterr().err

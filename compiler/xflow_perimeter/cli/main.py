@@ -13,6 +13,7 @@ import gc
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from xflow_perimeter import __version__
 from xflow_perimeter.diagnostics import (
@@ -88,3 +89,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERNAL
+
+
+def main_and_exit() -> NoReturn:
+    """The `xflow` command (and `python -m xflow_perimeter`): ``main`` on ``sys.argv``, then exit."""
+    code = main()
+    # The interpreter's last act is a full collection over every object still alive, thousands
+    # from the imports and the run; none of them waits on it (reference counting frees the run's
+    # data). Freezing them first spares that scan, about a twentieth of a small run; exiting,
+    # flushing and closing go on as usual.
+    gc.freeze()
+    sys.exit(code)
