@@ -6,6 +6,12 @@ machine falls on all of them alike) and each gets the median of its runs. Prints
 exits 1 when any command's median is more than the bar above the bare start.
 
     python benchmarks/startup.py [--runs 10] [--bar 0.15]
+    python benchmarks/startup.py --instructions
+
+``--instructions`` counts instead of timing: the instructions each command executes above the
+bare start, under valgrind's callgrind (which must be installed). Unlike seconds, the count
+repeats run after run whatever else the machine does, so it compares two revisions of xflow on a
+noisy machine; it judges no bar (it leaves out system calls and page faults, which seconds hold).
 
 The examples are copied to a temporary directory first, so `compile` writes there and never
 into the repository. Bytecode for xflow is compiled before timing (as an installed package
@@ -16,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import re
 import resource
 import shutil
 import statistics
@@ -88,6 +95,36 @@ def measure(listed: Sequence[Command], runs: int, cwd: Path) -> dict[str, list[T
     return timings
 
 
+def instructions(command: Command, cwd: Path) -> int:
+    """User-space instructions of one run of ``command``, counted by callgrind."""
+    completed = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *command.argv],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    found = re.search(r"Collected : (\d+)", completed.stderr)
+    if found is None:
+        sys.exit(f"{command.label}: callgrind reported no count:\n{completed.stderr[-2000:]}")
+    return int(found.group(1))
+
+
+def instruction_table(listed: Sequence[Command], cwd: Path) -> str:
+    for command in listed:  # warm-up: compile writes its output, Jinja2 its template cache
+        timed(command, cwd)
+    counts = {command.label: instructions(command, cwd) for command in listed}
+    bare = counts[listed[0].label]
+    width = max(len(label) for label in counts)
+    lines = [
+        f"{'command':<{width}}  instructions  above bare",
+        f"{'-' * width}  ------------  ----------",
+    ]
+    for label, count in counts.items():
+        lines.append(f"{label:<{width}}  {count / 1e6:10.0f} M  {(count - bare) / 1e6:8.0f} M")
+    return "\n".join(lines)
+
+
 def table(timings: dict[str, list[Timing]], baseline: str, bar: float) -> tuple[str, bool]:
     base_wall = statistics.median(t.wall for t in timings[baseline])
     base_cpu = statistics.median(t.cpu for t in timings[baseline])
@@ -118,7 +155,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--bar", type=float, default=0.15, help="seconds allowed above `python -c pass` (0.15)"
     )
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count each command's instructions under valgrind instead of timing it",
+    )
     args = parser.parse_args(argv)
+    if args.instructions and shutil.which("valgrind") is None:
+        parser.error("--instructions needs valgrind on the PATH")
     import xflow_perimeter
 
     compileall.compile_dir(Path(xflow_perimeter.__file__).parent, quiet=1)
@@ -127,6 +171,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for example in EXAMPLES:
             shutil.copytree(ROOT / "examples" / example, work / example)
         listed = commands(work)
+        if args.instructions:
+            print("instructions of one run of each command (callgrind):", flush=True)
+            print(instruction_table(listed, work))
+            return 0
         print(f"{args.runs} runs of each command, alternating; medians:", flush=True)
         timings = measure(listed, args.runs, work)
     text, over = table(timings, listed[0].label, args.bar)

@@ -114,3 +114,17 @@ def test_the_startup_benchmark_judges_its_bar(bar: str, expected: int) -> None:
     assert any(row.startswith("verify cross-account") for row in rows)
     assert any(row.startswith("compile --check data-platform") for row in rows)
     assert ("over the -1.00 s bar" in completed.stdout) is (expected == 1)
+
+
+def test_the_startup_benchmark_counts_instructions_repeatably(tmp_path: Path) -> None:
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import startup
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    bare = startup.Command("python -c pass", (sys.executable, "-c", "pass"))
+    more = startup.Command("python -c import json", (sys.executable, "-c", "import json"))
+    first, again = (startup.instructions(bare, tmp_path) for _ in range(2))
+    assert first > 1_000_000
+    assert abs(first - again) < first // 100  # a count, not a time: the same run after run
+    assert startup.instructions(more, tmp_path) > first
