@@ -47,6 +47,9 @@ PROOF = [
     "xflow_perimeter.prove.sweep",
     "xflow_perimeter.prove.layers",
     "xflow_perimeter.prove.explain",
+    "xflow_perimeter.prove.network_paths",
+    "xflow_perimeter.prove.request_classes",
+    "xflow_perimeter.iam.evaluate",
 ]
 OTHER_COMMANDS = [f"xflow_perimeter.cli.{name}" for name in ("explain", "graph", "audit", "diff")]
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from xflow_perimeter.diagnostics import Severity, Span, XflowError
 from xflow_perimeter.iam.evaluate import DEFAULT_ENDPOINT_POLICY
 from xflow_perimeter.iam.policy import JsonValue, to_json
-from xflow_perimeter.prove.checks import CheckContext, structure
-from xflow_perimeter.prove.network_paths import topology
+from xflow_perimeter.prove.checks import structure
+from xflow_perimeter.prove.endpoints import match_endpoints
 from xflow_perimeter.spec.model import Network, Spec
 from xflow_perimeter.terraform.perimeter import (
     Perimeter,
@@ -59,10 +59,10 @@ class Committed:
 def load_committed(spec: Spec, root: Path) -> Committed:
     """Read the committed Terraform under ``root``; XflowError (exit 2) if verify would refuse it."""
     perimeter = read_perimeter(read_tree(root, spec_path=Path(spec.path)), spec.exceptions)
-    paths = topology(spec, perimeter, frozenset())
-    context = CheckContext(spec, perimeter, paths, verifier=None, workers=1)
-    refusals = [d for d in structure.check(context).refusals if d.severity is Severity.ERROR]
-    committed = Committed(spec, perimeter, tuple(sorted(paths.endpoints.items())), root)
+    checked = structure.check_alone(spec, perimeter)
+    refusals = [d for d in checked.refusals if d.severity is Severity.ERROR]
+    endpoints = match_endpoints(spec, perimeter).endpoints
+    committed = Committed(spec, perimeter, tuple(sorted(endpoints.items())), root)
     if refusals:
         raise XflowError([replace(d, span=committed.span(d.span)) for d in refusals])
     return committed

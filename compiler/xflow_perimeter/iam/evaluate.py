@@ -26,14 +26,15 @@ from xflow_perimeter.iam.matching import (
     S3_ARN_PREFIX,
     CompiledStatement,
     Layer,
+    Problems,
     action_matches,
     applies,
     compile_statement,
     match,
     resource_matches,
-    statement_problems,
+    unsupported,
 )
-from xflow_perimeter.iam.policy import PolicyDocument, Statement, parse_policy
+from xflow_perimeter.iam.policy import POLICY_VERSION, PolicyDocument, Statement, parse_policy
 from xflow_perimeter.iam.publicness import is_public
 from xflow_perimeter.iam.request import Caller, NetworkPath, Request
 
@@ -80,12 +81,10 @@ ALLOW_EVERYONE_POLICY = parse_policy(
     }
 )
 
-_VERSION = "2012-10-17"
 # The bucket owner's root user may always manage the bucket policy, whatever it denies (S3 API
 # reference): the lockout rule. Lower-cased, as actions are compared.
 LOCKOUT_ACTIONS = frozenset({"s3:getbucketpolicy", "s3:putbucketpolicy", "s3:deletebucketpolicy"})
 
-Problems = tuple[tuple[Statement | None, str], ...]
 _Target = tuple[str, str]  # lower-cased action, resource ARN
 
 
@@ -107,17 +106,6 @@ class Decision:
     allowed: bool
     reason: str
     deciding: tuple[tuple[str, Statement], ...]
-
-
-def unsupported(policy: PolicyDocument, layer: Layer) -> Problems:
-    """Every construct ``evaluate`` does not model, each with a message; empty = fully modelled."""
-    problems: list[tuple[Statement | None, str]] = []
-    if policy.version != _VERSION:
-        message = f"policy Version {policy.version!r} is not modelled (only 2012-10-17)"
-        problems.append((None, message))
-    for statement in policy.statements:
-        problems.extend((statement, message) for message in statement_problems(statement, layer))
-    return tuple(problems)
 
 
 def statement_matches(statement: Statement, request: Request, layer: Layer) -> bool:
@@ -263,7 +251,7 @@ _MEMO_LIMIT = 8192
 def _compile_policy(policy: PolicyDocument, layer: Layer) -> _CompiledPolicy:
     statements = tuple(compile_statement(s, layer) for s in policy.statements)
     # The same test as ``not unsupported(policy, layer)``, reusing each statement's problems.
-    modelled = policy.version == _VERSION and not any(c.problems for c in statements)
+    modelled = policy.version == POLICY_VERSION and not any(c.problems for c in statements)
     return _CompiledPolicy(policy, statements, modelled, is_public(policy))
 
 

@@ -24,7 +24,7 @@ from xflow_perimeter.iam.conditions import (
     conditions_hold,
 )
 from xflow_perimeter.iam.globs import Globs, glob_set
-from xflow_perimeter.iam.policy import Statement
+from xflow_perimeter.iam.policy import POLICY_VERSION, PolicyDocument, Statement
 from xflow_perimeter.iam.request import Caller, Request, context_value
 
 Layer = Literal["bucket", "endpoint"]
@@ -62,6 +62,21 @@ class CompiledStatement:
     not_resources: bool
     conditions: tuple[CompiledCondition, ...]
     problems: tuple[str, ...]  # non-empty: not modelled, must not be evaluated
+
+
+Problems = tuple[tuple[Statement | None, str], ...]
+
+
+def unsupported(policy: PolicyDocument, layer: Layer) -> Problems:
+    """Every construct the evaluator does not model, each with a message; empty = fully modelled.
+    (Here rather than in evaluate.py: reading the Terraform refuses these without evaluating.)"""
+    problems: list[tuple[Statement | None, str]] = []
+    if policy.version != POLICY_VERSION:
+        message = f"policy Version {policy.version!r} is not modelled (only {POLICY_VERSION})"
+        problems.append((None, message))
+    for statement in policy.statements:
+        problems.extend((statement, message) for message in statement_problems(statement, layer))
+    return tuple(problems)
 
 
 def statement_problems(statement: Statement, layer: Layer) -> tuple[str, ...]:

@@ -4,12 +4,15 @@ with a counterexample request and the statements that decided it, in words."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from xflow_perimeter.diagnostics import Diagnostic, Span
-from xflow_perimeter.iam.evaluate import Decision
-from xflow_perimeter.iam.policy import Statement
-from xflow_perimeter.iam.request import Request
-from xflow_perimeter.prove.network_paths import NoRoute, PathClass
+
+if TYPE_CHECKING:  # compile's structure check makes findings without loading the proof
+    from xflow_perimeter.iam.evaluate import Decision
+    from xflow_perimeter.iam.policy import Statement
+    from xflow_perimeter.iam.request import Request
+    from xflow_perimeter.prove.network_paths import NoRoute, PathClass
 
 
 @dataclass(frozen=True, slots=True)

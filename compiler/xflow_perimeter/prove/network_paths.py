@@ -8,6 +8,7 @@ from typing import Literal
 from xflow_perimeter.iam.evaluate import DEFAULT_ENDPOINT_POLICY
 from xflow_perimeter.iam.policy import PolicyDocument
 from xflow_perimeter.iam.request import NetworkPath
+from xflow_perimeter.prove.endpoints import EndpointMatch, match_endpoints
 from xflow_perimeter.prove.request_classes import Constants, fresh_id, ip_witnesses
 from xflow_perimeter.spec.model import Network, Spec
 from xflow_perimeter.terraform.perimeter import Perimeter, TfEndpoint
@@ -45,10 +46,8 @@ class Topology:
 
     What is missing or extra (XF504, XF505, XF507) is said by prove.checks.structure."""
 
-    endpoints: dict[str, TfEndpoint]  # network name -> its endpoint in the Terraform
+    match: EndpointMatch
     paths: dict[str, tuple[PathClass, ...]]  # network name -> its path classes
-    candidates: dict[str, tuple[TfEndpoint, ...]]  # network name -> every endpoint that fits it
-    associated: dict[str, frozenset[str]]  # network name -> route tables of its endpoint
 
 
 def endpoint_policy_of(endpoint: TfEndpoint) -> PolicyDocument:
@@ -56,37 +55,14 @@ def endpoint_policy_of(endpoint: TfEndpoint) -> PolicyDocument:
 
 
 def topology(spec: Spec, perimeter: Perimeter, known_vpces: frozenset[str]) -> Topology:
-    """Match each network to its endpoint (by VPC, or by the id of the existing endpoint it
-    adopts) and list its paths; ``known_vpces``: ids the witnesses must not take."""
-    matched: dict[str, TfEndpoint] = {}
-    candidates: dict[str, tuple[TfEndpoint, ...]] = {}
-    for network in spec.networks:
-        if network.endpoint_id is None:
-            found = [e for e in perimeter.endpoints if e.vpc_id == network.vpc_id]
-        else:
-            found = [e for e in perimeter.endpoints if e.endpoint_id == network.endpoint_id]
-        candidates[network.name] = tuple(found)
-        if found:
-            matched[network.name] = found[0]
-        elif network.endpoint_id is not None:
-            # No policy in the Terraform for the endpoint the network adopts: it still exists,
-            # with AWS's default policy.
-            matched[network.name] = TfEndpoint(
-                address=f"{network.endpoint_id} (existing endpoint, default policy)",
-                module="",
-                vpc_id=network.vpc_id,
-                endpoint_id=network.endpoint_id,
-                region=network.region,
-                policy=None,
-                span=None,
-            )
+    """Match each network to its endpoint (see endpoints.py) and list its paths;
+    ``known_vpces``: ids the witnesses must not take."""
+    match = match_endpoints(spec, perimeter)
     paths: dict[str, tuple[PathClass, ...]] = {}
-    associated_by_network: dict[str, frozenset[str]] = {}
     taken = set(known_vpces)
     for network in spec.networks:
-        endpoint = matched.get(network.name)
-        associated = _associated(perimeter, endpoint)
-        associated_by_network[network.name] = frozenset(associated)
+        endpoint = match.endpoints.get(network.name)
+        associated = match.associated[network.name]
         vpce = network.endpoint_id or fresh_id("vpce", network.name, taken)
         taken.add(vpce)
         classes: list[PathClass] = []
@@ -115,18 +91,7 @@ def topology(spec: Spec, perimeter: Perimeter, known_vpces: frozenset[str]) -> T
                 )
             )
         paths[network.name] = tuple(classes)
-    return Topology(matched, paths, candidates, associated_by_network)
-
-
-def _associated(perimeter: Perimeter, endpoint: TfEndpoint | None) -> set[str]:
-    if endpoint is None:
-        return set()
-    return {
-        a.route_table_id
-        for a in perimeter.associations
-        if (a.endpoint_address is not None and a.endpoint_address == endpoint.address)
-        or (a.endpoint_id is not None and a.endpoint_id == endpoint.endpoint_id)
-    }
+    return Topology(match, paths)
 
 
 _GATEWAYS = {"nat": "NAT gateway", "internet": "internet gateway"}

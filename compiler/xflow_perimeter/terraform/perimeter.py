@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from xflow_perimeter.diagnostics import Diagnostic, Span
-from xflow_perimeter.iam.evaluate import unsupported
+from xflow_perimeter.iam.matching import unsupported
 from xflow_perimeter.iam.policy import (
     BUCKET_POLICY_LIMIT,
     ENDPOINT_POLICY_LIMIT,

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 
 from xflow_perimeter.diagnostics import Diagnostic
 from xflow_perimeter.prove.findings import Finding
-from xflow_perimeter.prove.network_paths import Topology
 from xflow_perimeter.spec.model import Spec
 from xflow_perimeter.terraform.perimeter import Perimeter
 
-if TYPE_CHECKING:  # the structure check runs without it (compile's self-check never loads it)
+if TYPE_CHECKING:  # the structure check runs without them (compile's self-check never loads them)
+    from xflow_perimeter.prove.network_paths import Topology
     from xflow_perimeter.prove.verifier import Verifier
 
 

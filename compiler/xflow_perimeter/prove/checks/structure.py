@@ -6,28 +6,21 @@ passed on as warnings, which stop nothing."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from xflow_perimeter.diagnostics import Diagnostic, Severity, Span
 from xflow_perimeter.prove.checks import Check, CheckContext, CheckResult
+from xflow_perimeter.prove.endpoints import EndpointMatch, match_endpoints
 from xflow_perimeter.prove.findings import Finding
-from xflow_perimeter.prove.network_paths import topology
-from xflow_perimeter.prove.request_classes import pattern_problems
 from xflow_perimeter.spec.model import Spec
 from xflow_perimeter.terraform.perimeter import Perimeter
 
+if TYPE_CHECKING:
+    from xflow_perimeter.prove.verifier import Verifier
+
 
 def check(context: CheckContext) -> CheckResult:
-    read = context.perimeter.refusals
-    warnings = tuple(d for d in read if d.severity is Severity.WARNING)
-    refusals = [d for d in read if d.severity is not Severity.WARNING]
-    refusals += _second_endpoints(context)
-    if context.verifier is not None:
-        refusals += [
-            Diagnostic("XF404", problem)
-            for problem in pattern_problems(context.verifier.all_constants)
-        ]
-    findings = _endpoints(context) + _associations(context)
-    findings += _bucket_policies(context.spec, context.perimeter)
-    return CheckResult(tuple(findings), tuple(refusals), warnings=warnings)
+    return _check(context.spec, context.perimeter, context.topology.match, context.verifier)
 
 
 CHECK = Check("structure", check, structural=True)
@@ -35,14 +28,32 @@ CHECK = Check("structure", check, structural=True)
 
 def check_alone(spec: Spec, perimeter: Perimeter) -> CheckResult:
     """The structure check without the exposure proof (compile's self-check), importing none of
-    the proof's modules. The structure does not depend on the vpce ids chosen for witnesses."""
-    return check(CheckContext(spec, perimeter, topology(spec, perimeter, frozenset()), None, None))
+    the proof's modules: the endpoints matched to the networks are all it needs."""
+    return _check(spec, perimeter, match_endpoints(spec, perimeter), None)
 
 
-def _second_endpoints(context: CheckContext) -> list[Diagnostic]:
+def _check(
+    spec: Spec, perimeter: Perimeter, match: EndpointMatch, verifier: Verifier | None
+) -> CheckResult:
+    read = perimeter.refusals
+    warnings = tuple(d for d in read if d.severity is Severity.WARNING)
+    refusals = [d for d in read if d.severity is not Severity.WARNING]
+    refusals += _second_endpoints(spec, match)
+    if verifier is not None:
+        from xflow_perimeter.prove.request_classes import pattern_problems  # loaded by the proof
+
+        refusals += [
+            Diagnostic("XF404", problem) for problem in pattern_problems(verifier.all_constants)
+        ]
+    findings = _endpoints(spec, perimeter, match) + _associations(spec, match)
+    findings += _bucket_policies(spec, perimeter)
+    return CheckResult(tuple(findings), tuple(refusals), warnings=warnings)
+
+
+def _second_endpoints(spec: Spec, match: EndpointMatch) -> list[Diagnostic]:
     out = []
-    for network in context.spec.networks:
-        candidates = context.topology.candidates[network.name]
+    for network in spec.networks:
+        candidates = match.candidates[network.name]
         if len(candidates) > 1:
             out.append(
                 Diagnostic(
@@ -55,11 +66,11 @@ def _second_endpoints(context: CheckContext) -> list[Diagnostic]:
     return out
 
 
-def _endpoints(context: CheckContext) -> list[Finding]:
+def _endpoints(spec: Spec, perimeter: Perimeter, match: EndpointMatch) -> list[Finding]:
     """Each network's endpoint: missing, in the wrong Region; then endpoints of no network."""
     out = []
-    for network in context.spec.networks:
-        candidates = context.topology.candidates[network.name]
+    for network in spec.networks:
+        candidates = match.candidates[network.name]
         if not candidates and network.endpoint_id is not None:
             out.append(
                 _finding(
@@ -88,8 +99,8 @@ def _endpoints(context: CheckContext) -> list[Finding]:
                     candidates[0].span,
                 )
             )
-    claimed = {e.address for e in context.topology.endpoints.values()}
-    for endpoint in context.perimeter.endpoints:
+    claimed = {e.address for e in match.endpoints.values()}
+    for endpoint in perimeter.endpoints:
         if endpoint.address not in claimed:
             out.append(
                 _finding(
@@ -101,11 +112,11 @@ def _endpoints(context: CheckContext) -> list[Finding]:
     return out
 
 
-def _associations(context: CheckContext) -> list[Finding]:
+def _associations(spec: Spec, match: EndpointMatch) -> list[Finding]:
     """Route tables of a network its endpoint does not serve, and ones the spec does not list."""
     out = []
-    for network in context.spec.networks:
-        associated = context.topology.associated[network.name]
+    for network in spec.networks:
+        associated = match.associated[network.name]
         for rtb in network.route_table_ids:
             if rtb not in associated:
                 out.append(
@@ -116,7 +127,7 @@ def _associations(context: CheckContext) -> list[Finding]:
                         network.span,
                     )
                 )
-        endpoint = context.topology.endpoints.get(network.name)
+        endpoint = match.endpoints.get(network.name)
         for rtb in sorted(associated - set(network.route_table_ids)):
             out.append(
                 _finding(
