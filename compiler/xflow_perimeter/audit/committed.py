@@ -59,10 +59,10 @@ class Committed:
 def load_committed(spec: Spec, root: Path) -> Committed:
     """Read the committed Terraform under ``root``; XflowError (exit 2) if verify would refuse it."""
     perimeter = read_perimeter(read_tree(root, spec_path=Path(spec.path)), spec.exceptions)
-    checked = structure.check_alone(spec, perimeter)
+    match = match_endpoints(spec, perimeter)
+    checked = structure.check_alone(spec, perimeter, match)
     refusals = [d for d in checked.refusals if d.severity is Severity.ERROR]
-    endpoints = match_endpoints(spec, perimeter).endpoints
-    committed = Committed(spec, perimeter, tuple(sorted(endpoints.items())), root)
+    committed = Committed(spec, perimeter, tuple(sorted(match.endpoints.items())), root)
     if refusals:
         raise XflowError([replace(d, span=committed.span(d.span)) for d in refusals])
     return committed

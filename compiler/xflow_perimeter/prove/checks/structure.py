@@ -26,10 +26,15 @@ def check(context: CheckContext) -> CheckResult:
 CHECK = Check("structure", check, structural=True)
 
 
-def check_alone(spec: Spec, perimeter: Perimeter) -> CheckResult:
+def check_alone(
+    spec: Spec, perimeter: Perimeter, match: EndpointMatch | None = None
+) -> CheckResult:
     """The structure check without the exposure proof (compile's self-check), importing none of
-    the proof's modules: the endpoints matched to the networks are all it needs."""
-    return _check(spec, perimeter, match_endpoints(spec, perimeter), None)
+    the proof's modules: the endpoints matched to the networks (``match``, made here unless the
+    caller has it) are all it needs."""
+    if match is None:
+        match = match_endpoints(spec, perimeter)
+    return _check(spec, perimeter, match, None)
 
 
 def _check(
